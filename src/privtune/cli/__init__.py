@@ -1,0 +1,65 @@
+"""The `privtune` command: thin wrappers that parse arguments and call one function each.
+
+Each stage module exposes `register(app)`; heavy libraries (torch, spaCy) are imported inside the
+commands that need them so that `privtune --help` and `privtune scan` start fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import click
+import typer
+
+from privtune.errors import EXIT_CODES, PrivtuneError
+
+COMMAND_MODULES = ("config_cmd",)
+
+_EPILOG = "Exit codes: " + ", ".join(f"{k} {v}" for k, v in EXIT_CODES.items()) + "."
+
+app = typer.Typer(
+    name="privtune",
+    help="Fine-tune open LLMs on sensitive data without leaking it.\n\n"
+    "Quick start: [bold]privtune demo[/] runs the pipeline on bundled synthetic support tickets.",
+    epilog=_EPILOG,
+    no_args_is_help=True,
+    rich_markup_mode="rich",
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", help="Print the version and exit.", is_eager=True),
+) -> None:
+    if version:
+        from privtune import __version__
+
+        typer.echo(__version__)
+        raise typer.Exit(0)
+
+
+for _name in COMMAND_MODULES:
+    importlib.import_module(f"privtune.cli.{_name}").register(app)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: run the app and map errors to documented exit codes, never a traceback."""
+    from privtune.cli.output import err_console
+
+    try:
+        rv = app(args=argv, prog_name="privtune", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(2)
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        err_console.print("interrupted")
+        sys.exit(130)
+    except PrivtuneError as exc:
+        err_console.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True, soft_wrap=True)
+        sys.exit(exc.exit_code)
+    sys.exit(rv if isinstance(rv, int) else 0)

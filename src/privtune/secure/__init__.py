@@ -1,0 +1,1 @@
+"""Artifact security: the artifact store every stage writes through, encryption, keys, manifests."""
