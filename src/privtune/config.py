@@ -16,7 +16,9 @@ from pydantic import BaseModel, Field, ValidationError
 
 from privtune.errors import ConfigError
 from privtune.ingest.config import IngestConfig
+from privtune.secure.config import SecurityConfig
 from privtune.strict import StrictModel
+from privtune.train.config import DPConfig, TrainConfig
 
 
 class RunConfig(StrictModel):
@@ -27,7 +29,16 @@ class RunConfig(StrictModel):
 
 class PipelineConfig(StrictModel):
     run: RunConfig = Field(default_factory=RunConfig, description="Where the run lives.")
-    ingest: IngestConfig = Field(default_factory=IngestConfig, description="Reading and minimizing input data.")
+    ingest: IngestConfig = Field(
+        default_factory=IngestConfig, description="Reading and minimizing input data."
+    )
+    train: TrainConfig = Field(
+        default_factory=TrainConfig, description="Fine-tuning (model, method, schedule)."
+    )
+    dp: DPConfig = Field(default_factory=DPConfig, description="Differential privacy (DP-SGD) settings.")
+    security: SecurityConfig = Field(
+        default_factory=SecurityConfig, description="Keys, encryption, audit log."
+    )
 
     def section_hash(self, section: str) -> str:
         """Stable hash of one section: a stage re-runs when its section changes."""
@@ -82,7 +93,9 @@ def parse_config(text: str, source: str = "<config>") -> PipelineConfig:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{source}:{mark.line + 1}" if mark else source
-        raise ConfigError(f"{where}: not valid YAML ({getattr(exc, 'problem', None) or 'parse error'})") from None
+        raise ConfigError(
+            f"{where}: not valid YAML ({getattr(exc, 'problem', None) or 'parse error'})"
+        ) from None
     if data is None:
         data = {}
     if not isinstance(data, dict):

@@ -105,7 +105,9 @@ class RunDir:
                 "outputs": {},
             }
 
-    def finish_stage(self, stage: str, outputs: dict[str, str], summary: dict[str, Any] | None = None) -> None:
+    def finish_stage(
+        self, stage: str, outputs: dict[str, str], summary: dict[str, Any] | None = None
+    ) -> None:
         with self.update() as data:
             st = data["stages"].setdefault(stage, {})
             st.update(status="done", finished=_now(), outputs=outputs, summary=summary or {})

@@ -7,14 +7,16 @@ commands that need them so that `privtune --help` and `privtune scan` start fast
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 
 import click
 import typer
+from rich.markup import escape
 
 from privtune.errors import EXIT_CODES, PrivtuneError
 
-COMMAND_MODULES = ("config_cmd",)
+COMMAND_MODULES = ("config_cmd", "ingest_cmd", "train_cmd")
 
 _EPILOG = "Exit codes: " + ", ".join(f"{k} {v}" for k, v in EXIT_CODES.items()) + "."
 
@@ -60,6 +62,15 @@ def main(argv: list[str] | None = None) -> None:
         err_console.print("interrupted")
         sys.exit(130)
     except PrivtuneError as exc:
-        err_console.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True, soft_wrap=True)
+        err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         sys.exit(exc.exit_code)
+    except Exception as exc:
+        # Unexpected errors: the message may quote data, so only the type is shown unless debugging.
+        if os.environ.get("PRIVTUNE_DEBUG"):
+            raise
+        err_console.print(
+            f"[bold red]internal error:[/] {type(exc).__name__} (set PRIVTUNE_DEBUG=1 for the traceback)",
+            highlight=False,
+        )
+        sys.exit(1)
     sys.exit(rv if isinstance(rv, int) else 0)

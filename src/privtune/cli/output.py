@@ -43,5 +43,22 @@ def progress(*, rate_unit: str = "records", quiet: bool = False) -> Progress:
     )
 
 
+def progress_advancer(bar: Progress, description: str, total: int, unit: str = "records"):
+    """Add a task and return `advance(n)`, which also refreshes the throughput column."""
+    task = bar.add_task(description, total=total or None, rate="")
+    state = {"task": next(t for t in bar.tasks if t.id == task)}
+
+    def advance(n: int) -> None:
+        bar.advance(task, n)
+        t = state["task"]
+        if t.elapsed:
+            rate = t.completed / t.elapsed
+            bar.update(
+                task, rate=f"{rate / (1 << 20):.1f} MB/s" if unit == "bytes" else f"{rate:.0f} {unit}/s"
+            )
+
+    return advance
+
+
 def warn(msg: str) -> None:
     err_console.print(f"[bold yellow]warning:[/] {msg}", highlight=False)

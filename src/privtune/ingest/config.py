@@ -13,8 +13,12 @@ InputFormat = Literal["auto", "csv", "tsv", "jsonl", "json", "parquet", "hf"]
 
 
 class IngestConfig(StrictModel):
-    inputs: list[str] = Field(default_factory=list, description="Input files or Hugging Face `datasets` directories.")
-    format: InputFormat = Field("auto", description="Input format; `auto` decides by extension / directory contents.")
+    inputs: list[str] = Field(
+        default_factory=list, description="Input files or Hugging Face `datasets` directories."
+    )
+    format: InputFormat = Field(
+        "auto", description="Input format; `auto` decides by extension / directory contents."
+    )
     record_schema: RecordSchema = Field(
         "text",
         alias="schema",
@@ -32,7 +36,9 @@ class IngestConfig(StrictModel):
         None, description="Field holding the data subject's id (kept as metadata; enables user-level DP)."
     )
     max_record_bytes: int = Field(
-        1_000_000, gt=0, description="Records larger than this (UTF-8 bytes of the raw record) are quarantined."
+        1_000_000,
+        gt=0,
+        description="Records larger than this (UTF-8 bytes of the raw record) are quarantined.",
     )
     dedupe: bool = Field(True, description="Remove exact duplicate records (same schema fields), reported.")
     strict: bool = Field(False, description="Fail on the first bad record instead of quarantining it.")

@@ -148,3 +148,11 @@ class ArtifactStore:
         with contextlib.suppress(FileNotFoundError):
             self.path(name).unlink()
         self.run.forget_artifact(name)
+
+
+def open_store(run: RunDir, security: Any = None) -> ArtifactStore:
+    """The store a stage uses: encryption of sensitive artifacts as the `security:` config says.
+
+    Stages call this rather than constructing ArtifactStore, so encryption applies to all of them.
+    """
+    return ArtifactStore(run)
