@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from dataclasses import dataclass
 
 import pytest
 
+# Keys created by the tests live in a throwaway home, never in the developer's ~/.config.
+os.environ["PRIVTUNE_HOME"] = tempfile.mkdtemp(prefix="privtune-test-home-")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
@@ -33,3 +36,11 @@ def cli(capsys):
         return CliResult(code, captured.out, captured.err)
 
     return run
+
+
+def read_artifact_jsonl(run_dir, name: str) -> list[dict]:
+    """Decrypting read of a run artifact, the way stages read it."""
+    from privtune.rundir import RunDir
+    from privtune.secure.store import open_store
+
+    return list(open_store(RunDir(run_dir, create=False)).iter_jsonl(name))

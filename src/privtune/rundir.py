@@ -38,11 +38,14 @@ class RunDir:
 
     def __init__(self, path: str | Path, create: bool = True) -> None:
         self.path = Path(path)
-        if create:
+        if self.path.is_dir():
+            self.check_permissions()
+        elif create:
+            if self.path.exists():
+                raise InputError(f"{self.path}: exists and is not a directory")
             ensure_private_dir(self.path)
-        elif not self.path.is_dir():
+        else:
             raise InputError(f"{self.path}: not a run directory (missing)")
-        self.check_permissions()
         self.run_json = self.path / "run.json"
         if not self.run_json.exists():
             if not create:

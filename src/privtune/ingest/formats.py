@@ -8,6 +8,7 @@ format at all).
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
 import gzip
 import hashlib
@@ -116,6 +117,7 @@ def open_binary(path: Path, ctx: ReadContext) -> tuple[BinaryIO, _CountingReader
     return stream, counter
 
 
+@contextlib.contextmanager
 def _guard(path: Path, stream: BinaryIO, counter: _CountingReader, ctx: ReadContext) -> Iterator[None]:
     try:
         yield
@@ -129,7 +131,7 @@ def _guard(path: Path, stream: BinaryIO, counter: _CountingReader, ctx: ReadCont
 def read_jsonl(path: Path, ctx: ReadContext) -> Iterator[RawItem]:
     stream, counter = open_binary(path, ctx)
     name = str(path)
-    for _ in _guard(path, stream, counter, ctx):
+    with _guard(path, stream, counter, ctx):
         for lineno, line in enumerate(stream, 1):
             body = line.rstrip(b"\r\n")
             if not body.strip():
@@ -175,7 +177,7 @@ def read_delimited(path: Path, ctx: ReadContext, delimiter: str = ",") -> Iterat
         csv.writer(buf, delimiter=delimiter, lineterminator="\n").writerow(row)
         return buf.getvalue().rstrip("\n").encode("utf-8", "surrogateescape")
 
-    for _ in _guard(path, stream, counter, ctx):
+    with _guard(path, stream, counter, ctx):
         try:
             header = next(reader)
         except StopIteration:
@@ -250,7 +252,7 @@ def read_json_array(path: Path, ctx: ReadContext) -> Iterator[RawItem]:
             if pos < n or eof or not fill():
                 return
 
-    for _ in _guard(path, stream, counter, ctx):
+    with _guard(path, stream, counter, ctx):
         skip_ws()
         if pos >= len(buf):
             return
