@@ -14,23 +14,20 @@ import argparse
 import json
 import os
 import random
-import resource
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-WORDS = (
-    "order refund card delivery account password shipping invoice charge broken late parcel "
-    "address email phone support ticket customer agent reply thanks please urgent help"
-).split()
+WORDS = ["order", "refund", "card", "delivery", "account", "password", "shipping", "invoice", "charge", "broken", "late", "parcel", "address", "email", "phone", "support", "ticket", "customer", "agent", "reply", "thanks", "please", "urgent", "help"]
 
 
 def make_jsonl(path: Path, target_bytes: int, seed: int = 0) -> int:
     rng = random.Random(seed)
     n = 0
     written = 0
+    prev = '{"prompt": "p", "completion": "c"}'
     with open(path, "w", encoding="utf-8") as fh:
         while written < target_bytes:
             if n % 997 == 5:
