@@ -38,9 +38,13 @@ def cli(capsys):
     return run
 
 
-def read_artifact_jsonl(run_dir, name: str) -> list[dict]:
+@pytest.fixture
+def read_jsonl_artifact():
     """Decrypting read of a run artifact, the way stages read it."""
     from privtune.rundir import RunDir
     from privtune.secure.store import open_store
 
-    return list(open_store(RunDir(run_dir, create=False)).iter_jsonl(name))
+    def read(run_dir, name: str) -> list[dict]:
+        return list(open_store(RunDir(run_dir, create=False)).iter_jsonl(name))
+
+    return read

@@ -16,9 +16,9 @@ from pydantic import BaseModel, Field, ValidationError
 
 from privtune.errors import ConfigError
 from privtune.ingest.config import IngestConfig
+from privtune.pii.config import PiiConfig, ProtectConfig
 from privtune.secure.config import SecurityConfig
 from privtune.strict import StrictModel
-from privtune.train.config import DPConfig, TrainConfig
 
 
 class RunConfig(StrictModel):
@@ -32,10 +32,8 @@ class PipelineConfig(StrictModel):
     ingest: IngestConfig = Field(
         default_factory=IngestConfig, description="Reading and minimizing input data."
     )
-    train: TrainConfig = Field(
-        default_factory=TrainConfig, description="Fine-tuning (model, method, schedule)."
-    )
-    dp: DPConfig = Field(default_factory=DPConfig, description="Differential privacy (DP-SGD) settings.")
+    pii: PiiConfig = Field(default_factory=PiiConfig, description="PII and secrets detection (`privtune scan`).")
+    protect: ProtectConfig = Field(default_factory=ProtectConfig, description="De-identification (`privtune protect`).")
     security: SecurityConfig = Field(
         default_factory=SecurityConfig, description="Keys, encryption, audit log."
     )

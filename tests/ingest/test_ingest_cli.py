@@ -10,15 +10,20 @@ from pathlib import Path
 
 import pytest
 
-from conftest import read_artifact_jsonl
+
+def _read(run: Path, name: str) -> list[dict]:
+    from privtune.rundir import RunDir
+    from privtune.secure.store import open_store
+
+    return list(open_store(RunDir(run, create=False)).iter_jsonl(name))
 
 
 def records(run: Path) -> list[dict]:
-    return read_artifact_jsonl(run, "ingest/records.jsonl")
+    return _read(run, "ingest/records.jsonl")
 
 
 def quarantine(run: Path) -> list[dict]:
-    return read_artifact_jsonl(run, "ingest/quarantine.jsonl")
+    return _read(run, "ingest/quarantine.jsonl")
 
 
 def report(run: Path) -> dict:

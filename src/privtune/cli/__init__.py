@@ -16,7 +16,7 @@ from rich.markup import escape
 
 from privtune.errors import EXIT_CODES, PrivtuneError
 
-COMMAND_MODULES = ("config_cmd", "ingest_cmd", "train_cmd")
+COMMAND_MODULES = ("config_cmd", "ingest_cmd", "demo_cmd", "secure_cmd", "pii_cmd", "sample_cmd")
 
 _EPILOG = "Exit codes: " + ", ".join(f"{k} {v}" for k, v in EXIT_CODES.items()) + "."
 
@@ -47,18 +47,30 @@ for _name in COMMAND_MODULES:
     importlib.import_module(f"privtune.cli.{_name}").register(app)
 
 
+try:  # typer >= 0.20 ships its own copy of click's exception classes
+    from typer._click import exceptions as _typer_click
+
+    _USAGE_ERRORS: tuple[type[BaseException], ...] = (click.ClickException, _typer_click.ClickException)
+    _ABORTS: tuple[type[BaseException], ...] = (click.exceptions.Abort, typer.Abort, KeyboardInterrupt)
+    _EXITS: tuple[type[BaseException], ...] = (click.exceptions.Exit, typer.Exit)
+except ImportError:  # pragma: no cover - older typer uses click directly
+    _USAGE_ERRORS = (click.ClickException,)
+    _ABORTS = (click.exceptions.Abort, KeyboardInterrupt)
+    _EXITS = (click.exceptions.Exit,)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the app and map errors to documented exit codes, never a traceback."""
     from privtune.cli.output import err_console
 
     try:
         rv = app(args=argv, prog_name="privtune", standalone_mode=False)
-    except click.exceptions.Exit as exc:
+    except _EXITS as exc:
         sys.exit(exc.exit_code)
-    except click.ClickException as exc:
+    except _USAGE_ERRORS as exc:
         exc.show()
         sys.exit(2)
-    except (click.exceptions.Abort, KeyboardInterrupt):
+    except _ABORTS:
         err_console.print("interrupted")
         sys.exit(130)
     except PrivtuneError as exc:

@@ -45,12 +45,16 @@ class DigestSet:
         return True
 
     def _grow(self) -> None:
-        hi, lo, used = self._hi[self._used], self._lo[self._used], None
-        cap = len(self._used) * 2
+        old_hi, old_lo, old_used = self._hi, self._lo, self._used
+        cap = len(old_used) * 2
         self._hi = np.zeros(cap, dtype=np.uint64)
         self._lo = np.zeros(cap, dtype=np.uint64)
         self._used = np.zeros(cap, dtype=np.bool_)
         self._n = 0
-        del used
-        for h, lo_ in zip(hi.tolist(), lo.tolist(), strict=True):
-            self._insert(h, lo_)
+        step = 1 << 16  # rehash in slices: never a Python list of every digest at once
+        for start in range(0, len(old_used), step):
+            sel = old_used[start : start + step]
+            his = old_hi[start : start + step][sel].tolist()
+            los = old_lo[start : start + step][sel].tolist()
+            for h, lo_ in zip(his, los, strict=True):
+                self._insert(h, lo_)

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol
 
-from privtune.errors import InputError
+from privtune.errors import InputError, KeyUnavailable
 from privtune.fsutil import atomic_writer, ensure_private_dir, sha256_file
 from privtune.rundir import RunDir
 
@@ -121,9 +121,9 @@ class ArtifactStore:
         if self.cipher is not None and self.cipher.is_encrypted(head):
             return io.BufferedReader(self.cipher.decrypting_reader(raw, name), buffer_size=1 << 20)  # type: ignore[arg-type]
         info = self.run.read()["artifacts"].get(name, {})
-        if info.get("encrypted"):
+        if info.get("encrypted") or head.startswith(b"\x89PTENC"):
             raw.close()
-            raise InputError(f"{name}: artifact is encrypted but no key provider is configured")
+            raise KeyUnavailable(f"{name}: artifact is encrypted but no key provider is configured")
         return raw
 
     def read_bytes(self, name: str) -> bytes:
@@ -154,5 +154,20 @@ def open_store(run: RunDir, security: Any = None) -> ArtifactStore:
     """The store a stage uses: encryption of sensitive artifacts as the `security:` config says.
 
     Stages call this rather than constructing ArtifactStore, so encryption applies to all of them.
+    `security` is a SecurityConfig (None: the defaults, i.e. encryption on with the per-user key
+    file, created on first use). The choice is recorded in run.json for the manifest and report.
     """
-    return ArtifactStore(run)
+    from privtune.secure.config import SecurityConfig
+
+    cfg = security if security is not None else SecurityConfig()
+    cipher = None
+    if cfg.encrypt:
+        from privtune.secure.envelope import EnvelopeCipher
+        from privtune.secure.keys import load_key_provider
+
+        cipher = EnvelopeCipher(load_key_provider(cfg), chunk_size=cfg.chunk_size)
+    record = {"encrypt": cfg.encrypt, "provider": cfg.provider if cfg.encrypt else None}
+    if run.read().get("security") != record:
+        with run.update() as data:
+            data["security"] = record
+    return ArtifactStore(run, cipher)

@@ -1,0 +1,83 @@
+"""Run the recognizers (and optionally NER) over texts and merge overlapping spans deterministically.
+
+Speed: each text's cheap features (has a digit, has an `@`) are computed once, and recognizers that
+need a feature the text lacks are skipped; most prose runs only a handful of regexes.
+NER runs batched over the texts the gate lets through (see `ner.gate`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from privtune.pii.config import PiiConfig
+from privtune.pii.recognizers import Recognizer, build_recognizers
+from privtune.pii.recognizers.base import ANY, AT, DIGIT
+from privtune.pii.span import Span
+
+_DIGIT_RE = re.compile(r"\d")
+
+
+def resolve_overlaps(spans: Sequence[Span]) -> list[Span]:
+    """Non-overlapping spans: higher score wins, then the longer span, then position, type and name.
+
+    The tie-break order is total, so the result never depends on recognizer order or worker count.
+    """
+    ranked = sorted(spans, key=lambda s: (-s.score, -(s.end - s.start), s.start, s.entity_type, s.recognizer))
+    kept: list[Span] = []
+    for s in ranked:
+        if all(s.end <= k.start or s.start >= k.end for k in kept):
+            kept.append(s)
+    kept.sort(key=lambda s: (s.start, s.end))
+    return kept
+
+
+class Analyzer:
+    """Recognizers + optional NER backend -> merged spans per text."""
+
+    def __init__(self, cfg: PiiConfig, ner: Any = None) -> None:
+        self.cfg = cfg
+        self.recognizers: list[Recognizer] = build_recognizers(cfg)
+        self.ner = ner
+        self.threshold = cfg.score_threshold
+        self.allow = {a.casefold() for a in cfg.allow_list}
+        builtin = set(cfg.entities)
+        custom = {c.entity_type for c in cfg.custom}
+        self.wanted = builtin | custom
+        self._by_need: dict[str, list[Recognizer]] = {ANY: [], DIGIT: [], AT: []}
+        for r in self.recognizers:
+            self._by_need.setdefault(r.needs, []).append(r)
+
+    @property
+    def recognizer_names(self) -> list[str]:
+        return [r.name for r in self.recognizers]
+
+    def _regex_spans(self, text: str) -> list[Span]:
+        spans: list[Span] = []
+        for r in self._by_need[ANY]:
+            spans.extend(r.analyze(text))
+        if "@" in text:
+            for r in self._by_need[AT]:
+                spans.extend(r.analyze(text))
+        if _DIGIT_RE.search(text):
+            for r in self._by_need[DIGIT]:
+                spans.extend(r.analyze(text))
+        return spans
+
+    def _finish(self, text: str, spans: list[Span]) -> list[Span]:
+        keep = [s for s in spans if s.score >= self.threshold and s.entity_type in self.wanted]
+        if self.allow:
+            keep = [s for s in keep if text[s.start : s.end].casefold() not in self.allow]
+        return resolve_overlaps(keep)
+
+    def analyze(self, text: str) -> list[Span]:
+        return self.analyze_many([text])[0]
+
+    def analyze_many(self, texts: Sequence[str]) -> list[list[Span]]:
+        """Spans for each text (regex for all, then one batched NER pass over the gated texts)."""
+        found = [self._regex_spans(t) if t else [] for t in texts]
+        if self.ner is not None:
+            for i, ents in self.ner.entities(texts).items():
+                found[i].extend(ents)
+        return [self._finish(t, s) for t, s in zip(texts, found, strict=True)]

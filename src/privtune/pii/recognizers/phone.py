@@ -1,0 +1,94 @@
+"""PHONE_NUMBER: a cheap candidate regex, then `phonenumbers` decides.
+
+Candidates are digit groups with phone-like separators. A number valid for its +country code, or
+valid in one of the configured regions, scores 1.0; a merely *possible* number that is formatted like
+a phone (separators or parentheses) scores 0.55 and needs context to clear a strict threshold; an
+unformatted digit run needs validity *and* context, so ids and amounts in code are left alone.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+
+from privtune.pii.config import PiiConfig
+from privtune.pii.recognizers.base import DIGIT, context_regex, has_context
+from privtune.pii.span import Span
+
+CANDIDATE = re.compile(
+    r"(?<![\w+./-])"
+    r"(?:(?:\+|00)\d{1,3}[ .-]?)?"
+    r"(?:\(\d{1,5}\)[ .-]?)?"
+    r"\d{1,14}(?:[ .-]\d{2,8}){0,5}"
+    r"(?:\s?(?:x|ext\.?|extension)\s?\d{1,6})?"
+    r"(?![\w@]|[.-]\d)",
+    re.IGNORECASE,
+)
+CONTEXT = ("phone", "telephone", "tel", "cell", "mobile", "call", "fax", "whatsapp", "number", "contact", "reach")
+_SEP = re.compile(r"[ .()-]")
+# dates and the SSN's 3-2-4 grouping are never phone formats
+_NOT_PHONE = re.compile(
+    r"^\d{4}[-./]\d{1,2}[-./]\d{1,2}$|^\d{1,2}[-./]\d{1,2}[-./]\d{2,4}$|^\d{3}([- ])\d{2}\1\d{4}$"
+)
+
+
+# ids that look like numbers: "order 98080140", "invoice #12345678"
+_ID_BEFORE = re.compile(r"(?i)\b(?:order|invoice|ticket|ref|reference|case|sku|tracking|account|acct|iban|id)\b[\s#:no.]{0,6}$")
+
+
+class PhoneRecognizer:
+    name = "phone"
+    entity_types = ("PHONE_NUMBER",)
+    needs = DIGIT
+
+    def __init__(self, regions: list[str]) -> None:
+        import phonenumbers  # noqa: F401 - imported here: only texts with digits pay for it
+
+        self.regions = [r.upper() for r in regions] or ["US"]
+        self._ctx = context_regex(CONTEXT)
+
+    @functools.lru_cache(maxsize=65536)  # noqa: B019 - one instance per process; numbers repeat
+    def _score(self, cand: str) -> float:
+        import phonenumbers
+
+        digits = sum(c.isdigit() for c in cand)
+        if digits < 7 or digits > 17 or _NOT_PHONE.match(cand):
+            return 0.0
+        formatted = bool(_SEP.search(cand)) or cand.startswith("+")
+        intl = cand.startswith(("+", "00"))
+        regions = [None] if cand.startswith("+") else ["US"] if intl else self.regions
+        possible = False
+        for region in regions:
+            try:
+                num = phonenumbers.parse(cand if not cand.startswith("00") else "+" + cand[2:], region)
+            except phonenumbers.NumberParseException:
+                continue
+            if phonenumbers.is_valid_number(num):
+                return 1.0 if formatted else 0.45
+            possible = possible or phonenumbers.is_possible_number(num)
+        return 0.55 if possible and formatted else 0.0
+
+    def analyze(self, text: str) -> list[Span]:
+        out = []
+        for m in CANDIDATE.finditer(text):
+            start, end = m.span()
+            cand = m.group()
+            if _ID_BEFORE.search(text, max(0, start - 16), start):
+                continue
+            ctx = None
+            if cand[0] != "+" and not _SEP.search(cand):
+                # an unformatted digit run is a phone only next to a phone word: skip the parse otherwise
+                ctx = has_context(self._ctx, text, start, end, 40, 10)
+                if not ctx:
+                    continue
+            score = self._score(cand)
+            if score == 0.0:
+                continue
+            if score < 1.0 and (ctx or has_context(self._ctx, text, start, end, 40, 10)):
+                score = min(1.0, score + 0.35)
+            out.append(Span(start, end, "PHONE_NUMBER", score, self.name))
+        return out
+
+
+def recognizers(cfg: PiiConfig) -> list[PhoneRecognizer]:
+    return [PhoneRecognizer(cfg.phone_regions)]
