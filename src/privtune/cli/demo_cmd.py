@@ -36,4 +36,4 @@ def register(app: typer.Typer) -> None:
         console.print(f"  quarantine:           {out}/ingest/quarantine.jsonl")
         console.print(f"  report:               {out}/ingest/report.json")
         console.print(f"  run state:            {out}/run.json")
-        console.print(f"read a record file with: privtune decrypt {out}/ingest/records.jsonl -")
+        console.print(f"read a record file with: privtune decrypt {out}/ingest/records.jsonl records.jsonl")
