@@ -14,11 +14,15 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, Field, ValidationError
 
+from privtune.audit.config import AuditConfig
 from privtune.errors import ConfigError
 from privtune.ingest.config import IngestConfig
 from privtune.pii.config import PiiConfig, ProtectConfig
+from privtune.pipeline.config import StagesConfig, ThreatModelConfig
 from privtune.secure.config import SecurityConfig
+from privtune.serve.config import ServeConfig
 from privtune.strict import StrictModel
+from privtune.train.config import DPConfig, TrainConfig
 
 
 class RunConfig(StrictModel):
@@ -29,14 +33,24 @@ class RunConfig(StrictModel):
 
 class PipelineConfig(StrictModel):
     run: RunConfig = Field(default_factory=RunConfig, description="Where the run lives.")
+    pipeline: StagesConfig = Field(default_factory=StagesConfig, description="Which stages `privtune run` runs.")
+    threat_model: ThreatModelConfig = Field(
+        default_factory=ThreatModelConfig, description="What is protected from whom (mapped to controls in the report)."
+    )
     ingest: IngestConfig = Field(
         default_factory=IngestConfig, description="Reading and minimizing input data."
     )
     pii: PiiConfig = Field(default_factory=PiiConfig, description="PII and secrets detection (`privtune scan`).")
     protect: ProtectConfig = Field(default_factory=ProtectConfig, description="De-identification (`privtune protect`).")
+    train: TrainConfig = Field(
+        default_factory=TrainConfig, description="Fine-tuning (model, method, schedule)."
+    )
+    dp: DPConfig = Field(default_factory=DPConfig, description="Differential privacy (DP-SGD) settings.")
     security: SecurityConfig = Field(
         default_factory=SecurityConfig, description="Keys, encryption, audit log."
     )
+    serve: ServeConfig = Field(default_factory=ServeConfig, description="Guarded serving (`privtune serve`).")
+    audit: AuditConfig = Field(default_factory=AuditConfig, description="Memorization and leakage audit with gates.")
 
     def section_hash(self, section: str) -> str:
         """Stable hash of one section: a stage re-runs when its section changes."""

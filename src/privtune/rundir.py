@@ -18,7 +18,7 @@ import json
 import os
 import stat
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +38,8 @@ class RunDir:
 
     def __init__(self, path: str | Path, create: bool = True) -> None:
         self.path = Path(path)
+        # Set by open_store: records every stage transition in the tamper-evident audit log.
+        self.event_sink: Callable[[str, dict[str, str], str], None] | None = None
         if self.path.is_dir():
             self.check_permissions()
         elif create:
@@ -107,6 +109,7 @@ class RunDir:
                 "config_hash": config_hash,
                 "outputs": {},
             }
+        self._event(f"{stage}_start", inputs, "started")
 
     def finish_stage(
         self, stage: str, outputs: dict[str, str], summary: dict[str, Any] | None = None
@@ -114,11 +117,18 @@ class RunDir:
         with self.update() as data:
             st = data["stages"].setdefault(stage, {})
             st.update(status="done", finished=_now(), outputs=outputs, summary=summary or {})
+        self._event(stage, outputs, "ok")
 
     def fail_stage(self, stage: str, reason: str) -> None:
         with self.update() as data:
             st = data["stages"].setdefault(stage, {})
             st.update(status="failed", finished=_now(), error=reason)
+        self._event(stage, {}, "failed")
+
+    def _event(self, action: str, artifacts: dict[str, str], outcome: str) -> None:
+        if self.event_sink is not None:
+            hashes = {k: v for k, v in artifacts.items() if isinstance(v, str) and len(v) == 64}
+            self.event_sink(action, hashes, outcome)
 
     def record_artifact(self, name: str, info: dict[str, Any]) -> None:
         with self.update() as data:

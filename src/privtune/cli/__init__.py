@@ -16,7 +16,7 @@ from rich.markup import escape
 
 from privtune.errors import EXIT_CODES, PrivtuneError
 
-COMMAND_MODULES = ("config_cmd", "ingest_cmd", "demo_cmd", "secure_cmd", "pii_cmd", "sample_cmd")
+COMMAND_MODULES = ("config_cmd", "ingest_cmd", "demo_cmd", "train_cmd", "secure_cmd", "pii_cmd", "sample_cmd", "serve_cmd", "audit_cmd", "pipeline_cmd")
 
 _EPILOG = "Exit codes: " + ", ".join(f"{k} {v}" for k, v in EXIT_CODES.items()) + "."
 

@@ -6,34 +6,40 @@ from pathlib import Path
 
 import typer
 
-from privtune.cli.output import console, emit_json, progress, progress_advancer
+from privtune.cli.output import console, emit_json, err_console
 
 
 def register(app: typer.Typer) -> None:
     @app.command("demo")
     def demo(
         out: Path = typer.Option(Path("runs/demo"), "--out", "-o", help="Run directory to create."),
-        as_json: bool = typer.Option(False, "--json", help="Print the stage summaries as JSON."),
+        write_config: Path = typer.Option(None, "--write-config", help="Save the demo's config as YAML."),
+        as_json: bool = typer.Option(False, "--json", help="Print the stage results as JSON."),
     ) -> None:
-        """Run the pipeline on the bundled synthetic support tickets and print where the outputs are.
+        """Run the full pipeline (ingest → scan → protect → DP training → audit → signed report) on the
+        bundled synthetic support tickets with a tiny model, and print where the report is.
 
         Example: privtune demo --out runs/demo
         """
-        from privtune.demo import run_demo
+        from privtune.demo import demo_config
+        from privtune.fsutil import write_atomic
+        from privtune.pipeline.quickstart import config_yaml
+        from privtune.pipeline.runner import run_pipeline
 
-        with progress(quiet=as_json) as bar:
-            summary = run_demo(out, progress=lambda d, t, u: progress_advancer(bar, f"ingest {d}", t, u))
+        cfg = demo_config(out)
+        if write_config:
+            write_atomic(write_config, config_yaml(cfg).encode())
+
+        def notify(stage: str, event: str) -> None:
+            if not as_json:
+                err_console.print(f"{stage:8s} {event}")
+
+        results = run_pipeline(cfg, notify=notify)
         if as_json:
-            emit_json({"run": str(out), **summary})
+            emit_json({"run": str(out), "stages": [vars(r) for r in results]})
             return
-        ing = summary["ingest"]
-        console.print(f"[bold green]demo run written to {out}[/]")
-        console.print(
-            f"ingest: {ing['read']} read, {ing['kept']} kept, {ing['quarantined']} quarantined, "
-            f"{ing['duplicates_removed']} duplicates removed"
-        )
-        console.print(f"  records (encrypted):  {out}/ingest/records.jsonl")
-        console.print(f"  quarantine:           {out}/ingest/quarantine.jsonl")
-        console.print(f"  report:               {out}/ingest/report.json")
-        console.print(f"  run state:            {out}/run.json")
-        console.print(f"read a record file with: privtune decrypt {out}/ingest/records.jsonl records.jsonl")
+        from privtune.cli.pipeline_cmd import _summary_table
+
+        _summary_table(out, results)
+        console.print(f"[bold green]demo finished.[/] Open the privacy report: {out}/release/report.html")
+        console.print(f"Verify the signed release: privtune verify {out}")

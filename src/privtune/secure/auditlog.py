@@ -115,7 +115,17 @@ class AuditLog:
     def _connect(self) -> Iterator[sqlite3.Connection]:
         db = sqlite3.connect(self.path, timeout=60, isolation_level=None)
         try:
-            db.execute("PRAGMA journal_mode=WAL")
+            # Switching to WAL needs a moment of exclusive access and SQLite does not wait on its busy
+            # handler for it: two processes opening a new log at once would see "database is locked".
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    db.execute("PRAGMA journal_mode=WAL")
+                    break
+                except sqlite3.OperationalError as exc:
+                    if "locked" not in str(exc) or time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.05)
             db.execute("PRAGMA synchronous=FULL")
             yield db
         finally:

@@ -11,6 +11,7 @@ import contextlib
 import hashlib
 import io
 import json
+import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol
@@ -166,8 +167,25 @@ def open_store(run: RunDir, security: Any = None) -> ArtifactStore:
         from privtune.secure.keys import load_key_provider
 
         cipher = EnvelopeCipher(load_key_provider(cfg), chunk_size=cfg.chunk_size)
+    _log_stage_events(run, cfg)
     record = {"encrypt": cfg.encrypt, "provider": cfg.provider if cfg.encrypt else None}
     if run.read().get("security") != record:
         with run.update() as data:
             data["security"] = record
     return ArtifactStore(run, cipher)
+
+
+def _log_stage_events(run: RunDir, security: Any) -> None:
+    """Every stage start/finish/failure on this run goes to the tamper-evident audit log."""
+    from privtune.secure.auditlog import append_event
+
+    def sink(action: str, artifacts: dict[str, str], outcome: str) -> None:
+        # inputs may be user paths: the log keeps identifiers only (see auditlog's token rule)
+        names = {_token(k): v for k, v in artifacts.items()}
+        append_event(action, None, names, outcome, {"run": _token(run.path.name)}, security=security)
+
+    run.event_sink = sink
+
+
+def _token(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.:/@+-]", "_", text)[-200:] or "_"

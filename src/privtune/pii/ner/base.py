@@ -6,6 +6,7 @@ import re
 from collections.abc import Sequence
 from typing import Protocol
 
+from privtune.pii.gazetteer import STOPWORDS, first_names, fold, last_names
 from privtune.pii.span import Span
 
 # A capitalized word that is not the first word of a sentence, or two upper-case words in a row
@@ -37,6 +38,12 @@ def plausible_entity(value: str, entity_type: str) -> bool:
     if not _PLAIN_ALPHA.match(value):
         return False
     if value.islower():
+        return False
+    words = value.split()
+    if all(fold(w) in STOPWORDS for w in words):  # "Danke", "Gracias", "Order": greetings and labels
+        return False
+    if entity_type == "PERSON" and len(words) == 1 and value.isupper() and fold(value) not in last_names() \
+            and fold(value) not in first_names():  # "ECONNRESET", "BRT": codes, not people
         return False
     if entity_type == "PERSON":
         return any(w[:1].isupper() for w in value.split())

@@ -3,8 +3,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
-from collections.abc import Sequence
+import sys
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from privtune.errors import ConfigError
@@ -13,9 +15,51 @@ from privtune.pii.ner.base import plausible_entity, worth_ner
 from privtune.pii.span import Span
 
 
+@contextlib.contextmanager
+def _without_torch() -> Iterator[None]:
+    """Import spaCy without torch: thinc imports torch (seconds) only to offer PyTorch layers, which a
+    spaCy CNN pipeline does not use. torch stays importable afterwards for whoever needs it."""
+    if "torch" in sys.modules or "thinc" in sys.modules:
+        yield
+        return
+    sys.modules["torch"] = None  # type: ignore[assignment]  # makes `import torch` raise ImportError
+    try:
+        yield
+    finally:
+        if sys.modules.get("torch", 0) is None:
+            del sys.modules["torch"]
+
+
+def import_spacy():  # type: ignore[no-untyped-def]
+    """spaCy, imported without pulling in torch (see `_without_torch`)."""
+    with _without_torch():
+        import spacy
+    return spacy
+
+
+def _load(model: str, exclude: list[str]):  # type: ignore[no-untyped-def]
+    """spacy.load without importing every package that registers spaCy factories.
+
+    spaCy's Language() loads all `spacy_factories` entry points of the environment (Presidio's pulls
+    in transformers and torch: seconds). Built-in pipelines need none, so the first attempt skips
+    them; a pipeline that does need a plug-in factory is loaded again with entry points on."""
+    spacy = import_spacy()
+    reg = spacy.util.registry._entry_point_factories
+    saved = reg.entry_points
+    reg.entry_points = False
+    try:
+        return spacy.load(model, exclude=exclude)
+    except (ValueError, KeyError, OSError) as exc:
+        if isinstance(exc, OSError) and "E050" in str(exc):
+            raise
+    finally:
+        reg.entry_points = saved
+    return spacy.load(model, exclude=exclude)
+
+
 def pipeline_path(model: str) -> Path | None:
     """Folder holding config.cfg and meta.json of an installed pipeline (package name or path)."""
-    import spacy
+    spacy = import_spacy()
 
     p = Path(model)
     if not p.exists():
@@ -39,7 +83,7 @@ def pipeline_meta(model: str) -> dict[str, str] | None:
 
 
 def _pipeline_config(model: str):  # type: ignore[no-untyped-def]
-    import spacy
+    spacy = import_spacy()
 
     p = pipeline_path(model)
     return spacy.util.load_config(p / "config.cfg") if p is not None else None
@@ -47,8 +91,6 @@ def _pipeline_config(model: str):  # type: ignore[no-untyped-def]
 
 class SpacyNer:
     def __init__(self, cfg: NerConfig) -> None:
-        import spacy
-
         self.cfg = cfg
         conf = _pipeline_config(cfg.model)
         if conf is None:
@@ -63,7 +105,7 @@ class SpacyNer:
         if "Listener" in listener:
             keep.add(conf["components"]["ner"]["model"]["tok2vec"].get("upstream", "tok2vec").replace("*", "tok2vec"))
         try:
-            self.nlp = spacy.load(cfg.model, exclude=[n for n in names if n not in keep])
+            self.nlp = _load(cfg.model, [n for n in names if n not in keep])
         except OSError as exc:
             raise ConfigError(f"pii.ner.model: cannot load spaCy pipeline {cfg.model!r} ({exc})") from None
         meta = self.nlp.meta
@@ -85,6 +127,10 @@ class SpacyNer:
                 # spaCy includes a possessive 's and leading titles in some spans; trim the former
                 if texts[i].endswith("'s", start, end):
                     end -= 2
+                while end > start and texts[i][end - 1].isspace():
+                    end -= 1
+                if start and texts[i][start - 1] in "#@/_":  # ids, handles, paths
+                    continue
                 if end > start and plausible_entity(texts[i][start:end], etype):
                     spans.append(Span(start, end, etype, self.cfg.score, "spacy_ner"))
             if spans:

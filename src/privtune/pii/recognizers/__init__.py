@@ -9,7 +9,9 @@ from privtune.pii.config import PiiConfig
 from privtune.pii.recognizers.base import PatternRecognizer, Recognizer
 
 #: Module names under privtune.pii.recognizers, each exposing `recognizers(cfg) -> list[Recognizer]`.
-FAMILIES = ("email", "phone", "finance", "us_ids", "network", "crypto", "dates", "address", "secrets", "custom")
+FAMILIES = (
+    "email", "phone", "finance", "us_ids", "network", "crypto", "dates", "address", "names", "secrets", "custom",
+)
 
 
 def build_recognizers(cfg: PiiConfig) -> list[Recognizer]:

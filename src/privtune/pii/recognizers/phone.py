@@ -36,6 +36,15 @@ _NOT_PHONE = re.compile(
 _ID_BEFORE = re.compile(r"(?i)\b(?:order|invoice|ticket|ref|reference|case|sku|tracking|account|acct|iban|id)\b[\s#:no.]{0,6}$")
 
 
+_TRUNK = re.compile(r"0[1-9]\d{8,9}$")
+
+
+def _own_line(text: str, start: int, end: int) -> bool:
+    line_start = text.rfind("\n", 0, start) + 1
+    line_end = text.find("\n", end)
+    return not text[line_start:start].strip() and not text[end : None if line_end < 0 else line_end].strip(" .")
+
+
 class PhoneRecognizer:
     name = "phone"
     entity_types = ("PHONE_NUMBER",)
@@ -76,9 +85,12 @@ class PhoneRecognizer:
             if _ID_BEFORE.search(text, max(0, start - 16), start):
                 continue
             ctx = None
-            if cand[0] != "+" and not _SEP.search(cand):
-                # an unformatted digit run is a phone only next to a phone word: skip the parse otherwise
-                ctx = has_context(self._ctx, text, start, end, 40, 10)
+            bare = cand[0] != "+" and not _SEP.search(cand)
+            if bare:
+                # an unformatted digit run is a phone next to a phone word, alone on its line (a
+                # signature), or in national format with its trunk 0 ("0444566017"); ids are none of these
+                ctx = has_context(self._ctx, text, start, end, 40, 10) or _own_line(text, start, end) or bool(
+                    _TRUNK.match(cand))
                 if not ctx:
                     continue
             score = self._score(cand)

@@ -1,0 +1,200 @@
+"""PERSON without a model: name lists plus the places people write names.
+
+Rules, strongest first (a statistical NER model misses exactly these: non-English, lower-case and
+all-caps names, "LAST, First", names alone in a signature):
+- cue + name: "my name is", "Name:", "From:", "I'm", "this is", "account holder", "address it to",
+  greetings and sign-offs ("Hi Anna,", "Regards,\\nAnna Berg", "Thanks, Anna", "- Anna");
+- e-mail correlation: words equal to a part of an e-mail local part in the same text
+  ("Richard" ... "richard.moore@...");
+- list pairs: a known first name followed by a known last name (Title Case or ALL CAPS), and
+  "LAST, First";
+- a known first name alone at the very end of a text (a signature).
+A single capitalized word is never a name on its own: sentence starts, products and places are not.
+"""
+
+from __future__ import annotations
+
+import re
+
+from privtune.pii.config import PiiConfig
+from privtune.pii.gazetteer import AMBIGUOUS, STOPWORDS, first_names, fold, last_names
+from privtune.pii.span import Span
+
+_WORD = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*")
+_PARTICLES = frozenset({"van", "von", "de", "der", "den", "del", "della", "di", "da", "du", "la", "le", "ten", "ter",
+                        "dos", "das", "y", "zu", "mac", "st"})  # fmt: skip
+# Strong cues: what follows is a name even when it is in no list (capitalized) or lower case (listed).
+_STRONG = re.compile(
+    r"(?i:\bmy name is|\bmy name's|\bname\s*:|\bfrom\s*:|\bowner\s*:|\bcustomer\s*:|\bcontact\s*:|\bsigned\s*:?"
+    r"|\baccount holder|\bcard ?holder|\baddress(?:ed)? it to|\bthis is|\bje m'appelle|\bich bin|\bich heiße"
+    r"|\bme llamo|\bmi chiamo|\bik ben|\bmijn naam is|\bmein name ist|\bmi nombre es)[ \t]*"
+)
+# Weak cues: what follows is a name only when its first word is a listed first name.
+_WEAK = re.compile(
+    r"(?i:\bI'm|\bI am|\bhi|\bhello|\bhey|\bdear|\bbonjour|\bhallo|\bhola|\bciao|\bbuongiorno|\bhoi|\bgift for"
+    r"|\bneighbou?r|\bfor|\bwith|\bthanks|\bthank you|\bcheers|\bregards|\bbest|\bsincerely|\bdanke|\bmerci"
+    r"|\bgracias|\bgrazie|\bgroeten|\bbedankt|\bsaludos|\bcordialement|\bgrüße|\bgruß|\bsaluti|\bwrote)"
+    r"[ \t]*,?[ \t]*\n?[ \t]*|(?:^|\n)[ \t]*(?:-|—|–|>[ >]*)?[ \t]*|[.!?)][ \t]+(?:-|—|–)[ \t]*"
+)
+_EMAIL = re.compile(r"([\w.+-]+)@[\w-]+(?:\.[\w-]+)+")
+_LOCAL_SPLIT = re.compile(r"[._+\-\d]+")
+_LAST_FIRST = re.compile(r"\b([A-ZÀ-Þ][A-ZÀ-Þ'’-]+), ([A-ZÀ-Þ][a-zß-ÿ'’-]+)\b")
+
+
+def _style(w: str) -> str:
+    if w.isupper() and len(w) > 1:
+        return "U"
+    if w[0].isupper() and (len(w) == 1 or not w[1:].isupper()):
+        return "T"
+    return "L" if w.islower() else "X"
+
+
+class NameRecognizer:
+    name = "person_rules"
+    entity_types = ("PERSON",)
+    needs = "any"
+
+    def __init__(self) -> None:
+        self.first = first_names()
+        self.last = last_names()
+
+    # -- helpers -----------------------------------------------------------------------------
+    def is_first(self, w: str) -> bool:
+        fw = fold(w)
+        return fw in self.first or ("-" in fw and all(p in self.first for p in fw.split("-") if p))
+
+    def is_last(self, w: str) -> bool:
+        fw = fold(w)
+        return fw in self.last or ("-" in fw and all(p in self.last or p in self.first for p in fw.split("-") if p))
+
+    def _tokens(self, text: str) -> list[tuple[int, int, str]]:
+        return [(m.start(), m.end(), m.group()) for m in _WORD.finditer(text)]
+
+    def _run(self, text: str, toks: list[tuple[int, int, str]], i: int, styles: str, listed_only: bool) -> int:
+        """Index after the longest name run starting at token i (at most 4 words on one line)."""
+        j = i + 1
+        style = _style(toks[i][2])
+        while j < len(toks) and j - i < 4:
+            gap = text[toks[j - 1][1] : toks[j][0]]
+            w = toks[j][2]
+            if gap != " ":
+                break
+            fw = fold(w)
+            if fw in _PARTICLES and j + 1 < len(toks) and text[toks[j][1] : toks[j + 1][0]] == " ":
+                j += 1
+                continue
+            st = _style(w)
+            if st not in styles or (style in "TU" and st != style and not (style == "T" and st == "U")):
+                break
+            if fw in STOPWORDS:
+                break
+            if listed_only and not (self.is_last(w) or self.is_first(w)):
+                break
+            j += 1
+        while j > i + 1 and fold(toks[j - 1][2]) in _PARTICLES:
+            j -= 1
+        return j
+
+    def analyze(self, text: str) -> list[Span]:
+        toks = self._tokens(text)
+        if not toks:
+            return []
+        at = {s: k for k, (s, _, _) in enumerate(toks)}
+        out: list[Span] = []
+
+        def emit(i: int, j: int, score: float, rule: str) -> None:
+            out.append(Span(toks[i][0], toks[j - 1][1], "PERSON", score, rule))
+
+        # 1. strong cues: capitalized run, or a listed lower-case name
+        for m in _STRONG.finditer(text):
+            i = at.get(m.end())
+            if i is None:
+                continue
+            w = toks[i][2]
+            st, fw = _style(w), fold(w)
+            if fw in STOPWORDS:
+                continue
+            if st in "TU":
+                j = self._run(text, toks, i, "TU", listed_only=False)
+                emit(i, j, 0.85 if (self.is_first(w) or self.is_last(toks[j - 1][2])) else 0.7, "person_cue")
+            elif st == "L" and self.is_first(w):
+                j = self._run(text, toks, i, "L", listed_only=True)
+                emit(i, j, 0.75, "person_cue")
+        # 2. weak cues (greetings, sign-offs, line starts): the first word must be a listed first name
+        for m in _WEAK.finditer(text):
+            i = at.get(m.end())
+            if i is None:
+                continue
+            w = toks[i][2]
+            if _style(w) not in "TU" or not self.is_first(w):
+                continue
+            j = self._run(text, toks, i, "TU", listed_only=True)
+            if j == i + 1 and fold(w) in AMBIGUOUS and not any(c.isalpha() for c in m.group()):
+                continue  # "Grace period ..." at a line start: an ambiguous word needs a worded cue
+            emit(i, j, 0.75, "person_cue")
+        # 3. listed pairs anywhere: First Last (Title or ALL CAPS; lower case when the first name is
+        #    unambiguous), and LAST, First; two ambiguous words ("Grace Baker") need a cue
+        for i, (_s, _e, w) in enumerate(toks[:-1]):
+            st = _style(w)
+            if st == "X" or not self.is_first(w) or fold(w) in STOPWORDS:
+                continue
+            if st == "L" and fold(w) in AMBIGUOUS:
+                continue
+            j = self._run(text, toks, i, "L" if st == "L" else "TU", listed_only=True)
+            lw = toks[j - 1][2]
+            if j > i + 1 and self.is_last(lw) and not (fold(w) in AMBIGUOUS and fold(lw) in AMBIGUOUS):
+                emit(i, j, 0.7 if st == "L" else 0.85, "person_list")
+        for m in _LAST_FIRST.finditer(text):
+            if self.is_last(m.group(1)) and self.is_first(m.group(2)):
+                out.append(Span(m.start(), m.end(), "PERSON", 0.9, "person_list"))
+        # 4. e-mail correlation: words that spell a part of an e-mail local part
+        if "@" in text:
+            self._email_names(text, toks, out)
+        # 5. a listed first name that ends the text after a sentence end or a line break
+        s, e, w = toks[-1]
+        if e == len(text.rstrip(" .!")) and _style(w) == "T" and self.is_first(w) and fold(w) not in STOPWORDS:
+            before = text[:s].rstrip(" \t")
+            if before.endswith(("\n", ".", "!", "?", ",")) or not before:
+                out.append(Span(s, e, "PERSON", 0.7, "person_cue"))
+        return _merge(out)
+
+    def _email_names(self, text: str, toks: list[tuple[int, int, str]], out: list[Span]) -> None:
+        parts: set[str] = set()
+        inside: list[tuple[int, int]] = []
+        for m in _EMAIL.finditer(text):
+            inside.append(m.span())
+            parts.update(p for p in _LOCAL_SPLIT.split(fold(m.group(1))) if len(p) >= 3)
+        if not parts:
+            return
+        hits = [k for k, (s, e, w) in enumerate(toks)
+                if fold(w) in parts and not any(a <= s < b for a, b in inside) and fold(w) not in STOPWORDS]
+        k = 0
+        while k < len(hits):
+            i = hits[k]
+            j = i + 1
+            while k + 1 < len(hits) and hits[k + 1] == j and text[toks[j - 1][1] : toks[j][0]] in (" ", ", "):
+                j += 1
+                k += 1
+            w = toks[i][2]
+            listed = any(self.is_first(t[2]) or self.is_last(t[2]) for t in toks[i:j])
+            if j - i >= 2 or (_style(w) in "TU" and listed):
+                out.append(Span(toks[i][0], toks[j - 1][1], "PERSON", 0.85 if j - i >= 2 else 0.7, "person_email"))
+            k += 1
+
+
+def _merge(spans: list[Span]) -> list[Span]:
+    """One span per name: overlapping rule hits become their union with the best score."""
+    spans.sort(key=lambda s: (s.start, -s.end))
+    out: list[Span] = []
+    for s in spans:
+        if out and s.start < out[-1].end:
+            last = out[-1]
+            best = last if last.score >= s.score else s
+            out[-1] = Span(last.start, max(last.end, s.end), "PERSON", best.score, best.recognizer)
+        else:
+            out.append(s)
+    return out
+
+
+def recognizers(cfg: PiiConfig) -> list[NameRecognizer]:
+    return [NameRecognizer()]
