@@ -67,7 +67,12 @@ class GateConfig(StrictModel):
         0, description="Fail when more training PII values are regurgitated (null disables)."
     )
     max_mia_auc: float | None = Field(
-        0.6, description="Fail when the best membership-inference ROC AUC exceeds this (null disables)."
+        0.6,
+        description="Fail when the best membership-inference ROC AUC exceeds this, judged by its one-sided "
+        "95% lower bound (null disables).",
+    )
+    min_mia_nonmembers: int = Field(
+        30, ge=1, description="Held-out records needed before the membership gate is judged (fewer: not measured)."
     )
     max_unique_16gram_overlap: float | None = Field(
         0.1,

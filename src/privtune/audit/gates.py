@@ -28,6 +28,29 @@ def _gate(name: str, value: float | None, threshold: float | None, detail: str, 
     return Gate(name, value, threshold, value <= threshold, detail)
 
 
+def _mia_gate(mia: dict[str, Any], threshold: float | None, min_nonmembers: int = 1) -> Gate:
+    """Fail only on evidence: the one-sided 95% lower bound of the best AUC must exceed the threshold.
+
+    With few held-out records the AUC is noisy (±0.1 at 10 non-members), and taking the best of
+    several scorers biases it upward; comparing the point estimate would fail private models by chance.
+    """
+    best = mia.get("best") or {}
+    auc, se = best.get("auc"), best.get("auc_stderr")
+    gate = _gate("membership inference AUC", auc, threshold, "", mia.get("skipped", "not measured"))
+    if gate.passed is None or auc is None:
+        return gate
+    if (best.get("nonmembers") or 0) < min_nonmembers:
+        why = f"only {best.get('nonmembers')} held-out records (< {min_nonmembers}): too few to judge"
+        return Gate(gate.name, auc, threshold, None, why)
+    lower = auc - 1.645 * (se or 0.0)
+    detail = (
+        f"best scorer: {best.get('scorer', '-')}; AUC {auc:.3f} ± {se or 0.0:.3f} "
+        f"({best.get('members')} members, {best.get('nonmembers')} held out); "
+        f"fails when the 95% lower bound {lower:.3f} exceeds the threshold"
+    )
+    return Gate(gate.name, auc, threshold, lower <= threshold, detail)
+
+
 def evaluate_gates(report: dict[str, Any], gates: GateConfig) -> list[Gate]:
     """One Gate per configured threshold, in a fixed order (the summary table's rows)."""
     can = report.get("canaries") or {}
@@ -49,13 +72,7 @@ def evaluate_gates(report: dict[str, Any], gates: GateConfig) -> list[Gate]:
             "distinct training PII values found in generations",
             pii.get("reason", "PII fingerprint set unavailable"),
         ),
-        _gate(
-            "membership inference AUC",
-            (mia.get("best") or {}).get("auc"),
-            gates.max_mia_auc,
-            f"best scorer: {(mia.get('best') or {}).get('scorer', '-')}",
-            mia.get("skipped", "not measured"),
-        ),
+        _mia_gate(mia, gates.max_mia_auc, gates.min_mia_nonmembers),
         _gate(
             "unique 16-gram overlap",
             ngram.get("unique_overlap") if ngram.get("generated_ngrams") else None,

@@ -46,6 +46,8 @@ def quickstart_config(
         "train": {
             "model": {"path": model or "tiny-gpt2"},
             "epochs": 1.0,
+            # the audit needs enough held-out records to judge membership inference
+            "validation_fraction": 0.2,
             "canaries": {"count": 4, "repetitions": [1, 4]},
         },
         "dp": {

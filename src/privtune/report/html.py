@@ -69,6 +69,7 @@ def _svg(text: str) -> str:
     text = re.sub(r"<\?xml[^>]*\?>", "", text)
     text = re.sub(r"<!DOCTYPE[^>]*>", "", text, flags=re.S)
     text = re.sub(r"<script.*?</script>", "", text, flags=re.S | re.I)
+    text = re.sub(r"<metadata>.*?</metadata>", "", text, flags=re.S)
     return text.strip()
 
 
@@ -229,12 +230,14 @@ def render(r: dict[str, Any]) -> str:
         by_rep = au.get("exposure_by_repetitions") or {}
         if by_rep:
             rows = [
-                [k, *(v.get(x) for x in ("mean", "max", "n"))] if isinstance(v, dict) else [k, v, None, None]
+                [k, *(v.get(x) for x in ("mean", "max", "count", "extracted_greedy"))]
+                if isinstance(v, dict)
+                else [k, v, None, None, None]
                 for k, v in sorted(by_rep.items(), key=lambda kv: int(kv[0]) if str(kv[0]).isdigit() else 0)
             ]
             s.append(
                 "<h3>Canary exposure by repetitions (bits)</h3>"
-                + table(["repetitions", "mean", "max", "canaries"], rows, {1, 2, 3})
+                + table(["repetitions", "mean", "max", "canaries", "extracted (greedy)"], rows, {1, 2, 3, 4})
             )
         one = au.get("one_run")
         if one:
