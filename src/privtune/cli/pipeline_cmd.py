@@ -85,6 +85,57 @@ def register(app: typer.Typer) -> None:
             return
         _summary_table(run_dir, results)
 
+    @app.command("sweep")
+    def sweep(
+        config: Path = typer.Argument(..., help="Pipeline YAML config."),
+        epsilons: str = typer.Option(
+            "1,3,8,inf", "--epsilons", help="Comma-separated ε values; inf = no DP."
+        ),
+        as_json: bool = typer.Option(False, "--json", help="Print the sweep points as JSON."),
+    ) -> None:
+        """Train and audit one run per ε (sharing ingest, scan and protect) and plot utility and leakage
+        against ε: the experiment that chooses ε. Writes release/sweep.json and release/sweep.svg.
+
+        Example: privtune sweep privtune.yaml --epsilons 1,3,8,inf
+        """
+        from rich.table import Table
+
+        from privtune.config import load_config
+        from privtune.pipeline.sweep import parse_epsilons, run_sweep
+
+        cfg = load_config(config)
+        eps = parse_epsilons(epsilons)
+
+        def notify(stage: str, event: str) -> None:
+            if not as_json:
+                err_console.print(f"{stage:8s} {event}")
+
+        result = run_sweep(cfg, eps, notify=notify)
+        if as_json:
+            emit_json(result)
+            return
+        t = Table(title="ε sweep")
+        for c in ("target ε", "ε spent", "val loss", "max exposure", "MIA AUC", "PII leaks", "audit"):
+            t.add_column(c)
+        for p in result["points"]:
+            t.add_row(
+                *(
+                    f"{v:.4g}" if isinstance(v, float) else str(v)
+                    for v in (
+                        p["target_epsilon"] or "inf",
+                        p["epsilon"],
+                        p["val_loss"],
+                        p["max_canary_exposure"],
+                        p["mia_auc"],
+                        p["pii_leaks"],
+                        p["outcome"],
+                    )
+                )
+            )
+        console.print(t)
+        run_dir = Path(cfg.run.dir) / cfg.run.name
+        console.print(f"figure: {run_dir}/release/sweep.svg  table: {run_dir}/release/sweep.json")
+
     @app.command("report")
     def report(
         run_dir: Path = typer.Argument(..., help="Run directory."),

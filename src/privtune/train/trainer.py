@@ -106,7 +106,18 @@ def _load_checkpoint(store: ArtifactStore, model: Any, opt: torch.optim.Optimize
 
 
 def train_run(run_path: str | Path, cfg: Any, resume: bool = False, quiet: bool = True) -> dict[str, Any]:
-    """Train on the run's records per `cfg` (a PipelineConfig); returns the summary it writes."""
+    """Train on the run's records per `cfg` (a PipelineConfig); returns the summary it writes.
+
+    torch's thread count is changed for training only (see `runtime.configure_threads`) and restored after.
+    """
+    threads = torch.get_num_threads()
+    try:
+        return _train(run_path, cfg, resume, quiet)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _train(run_path: str | Path, cfg: Any, resume: bool, quiet: bool) -> dict[str, Any]:
     run = RunDir(run_path, create=False)
     store = open_store(run, getattr(cfg, "security", None))
     tc, dc = cfg.train, cfg.dp
