@@ -170,13 +170,16 @@ def run_protect(run_path: str, cfg: Any, *, warn: Callable[[str], None] | None =
             "verification": verification,
             "examples": examples,
         }
-        outputs[REPORT_JSON] = store.write_json(REPORT_JSON, report, sensitive=False)
+        # Examples are protected text, but a value the scanner missed would show in them: they go only
+        # into the encrypted HTML page, never into the plaintext JSON.
+        public = {k: v for k, v in report.items() if k != "examples"}
+        outputs[REPORT_JSON] = store.write_json(REPORT_JSON, public, sensitive=False)
         outputs[REPORT_HTML] = store.write(REPORT_HTML, render_report(report).encode(), sensitive=True)
         run.finish_stage("protect", outputs, {k: report[k] for k in ("records", "routes", "verification")})
     except BaseException as exc:
         run.fail_stage("protect", type(exc).__name__)
         raise
-    return report
+    return {k: v for k, v in report.items() if k != "examples"}
 
 
 def verify(store: Any, analyzer: Any, fp_key: bytes, real: Any) -> dict[str, Any]:
