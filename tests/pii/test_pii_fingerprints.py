@@ -22,3 +22,13 @@ def test_find_leaks_structured_and_names():
     assert any(t == "PERSON" and text[s:e] == "robert paulson" for t, s, e in leaks)
     assert len(leaks) == 2
     assert FingerprintSet.from_json(fps.to_json()).entries == fps.entries
+
+
+def test_a_lone_common_first_name_is_not_a_leak_but_a_rare_name_is():
+    fps = FingerprintSet([(fingerprint(KEY, "PERSON", "Tom"), "PERSON"),
+                          (fingerprint(KEY, "PERSON", "Wojciechowska"), "PERSON"),
+                          (fingerprint(KEY, "PERSON", "Tom Wojciechowska"), "PERSON")])
+    assert find_leaks("Thanks Tom, see you soon", KEY, fps) == []
+    assert [t for t, _, _ in find_leaks("ask Wojciechowska about it", KEY, fps)] == ["PERSON"]
+    text = "this is Tom Wojciechowska"
+    assert any(text[s:e] == "Tom Wojciechowska" for _, s, e in find_leaks(text, KEY, fps))

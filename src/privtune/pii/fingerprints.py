@@ -87,20 +87,32 @@ def _analyzer() -> Any:
     return _default_analyzer
 
 
+def _identifying(entity_type: str, value: str) -> bool:
+    """False for a lone common given name: alone it identifies nobody (see find_leaks)."""
+    if entity_type != "PERSON" or len(value.split()) != 1:
+        return True
+    from privtune.pii.gazetteer import first_names, fold
+
+    return fold(value.strip(" .,")) not in first_names()
+
+
 def find_leaks(
     text: str, key: bytes, fingerprint_set: FingerprintSet, analyzer: Any = None
 ) -> list[tuple[str, int, int]]:
     """(entity_type, start, end) of every value in `text` whose fingerprint is in the set.
 
     Structured values are re-found by the regex recognizers (a low threshold: a leaked value need
-    not sit next to its original context word); names and places by word n-grams (1-4 words).
+    not sit next to its original context word); names and places by word n-grams (1-4 words). A
+    common given name on its own ("Tom") identifies nobody and is what any language model says, so
+    a one-word PERSON match counts only when the word is not a common first name.
     """
     if not text or not len(fingerprint_set):
         return []
     an = analyzer or _analyzer()
     hits: dict[tuple[int, int], str] = {}
     for s in an.analyze(text):
-        if fingerprint(key, s.entity_type, text[s.start : s.end]) in fingerprint_set:
+        value = text[s.start : s.end]
+        if _identifying(s.entity_type, value) and fingerprint(key, s.entity_type, value) in fingerprint_set:
             hits[(s.start, s.end)] = s.entity_type
     ngram_types = [t for t in _NGRAM_TYPES if t in fingerprint_set.types]
     if ngram_types:
@@ -111,6 +123,8 @@ def find_leaks(
                     break
                 start, end = words[i][0], words[i + n - 1][1]
                 for t in ngram_types:
+                    if n == 1 and not _identifying(t, text[start:end]):
+                        continue
                     if fingerprint(key, t, text[start:end]) in fingerprint_set:
                         hits[(start, end)] = t
     return [(t, s, e) for (s, e), t in sorted(hits.items())]
