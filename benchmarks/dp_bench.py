@@ -10,6 +10,9 @@ CUDA it is `torch.cuda.max_memory_allocated` above the starting point.
 
     python benchmarks/dp_bench.py --json          # full run
     python benchmarks/dp_bench.py --quick --json  # smoke check
+
+CPU runs use one torch thread by default (`--threads`), as training does for small models: on shared
+cores, more threads make every small operation wait on parked threads and the timings meaningless.
 """
 
 from __future__ import annotations
@@ -223,7 +226,11 @@ def main() -> None:
     ap.add_argument("--seq", type=int, default=64)
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--vocab", type=int, default=2048)
+    ap.add_argument("--threads", type=int, default=1,
+                    help="torch CPU threads (1 = what `privtune train` uses for models this small)")
     args = ap.parse_args()
+    if not torch.cuda.is_available():
+        torch.set_num_threads(args.threads)
     if args.quick:
         args.steps, args.warmup, args.width, args.layers, args.seq, args.batch = 3, 1, 64, 2, 32, 8
     import warnings
@@ -235,7 +242,7 @@ def main() -> None:
             rows += bench(arch, method, args)
     device = "cuda" if torch.cuda.is_available() else "cpu"
     out = {"rows": rows, "settings": {k: getattr(args, k) for k in ("steps", "warmup", "width", "layers", "seq",
-                                                                    "batch", "vocab")},
+                                                                    "batch", "vocab", "threads")},
            "device": device, "threads": torch.get_num_threads()}
     if args.json:
         print(json.dumps(out, indent=2))

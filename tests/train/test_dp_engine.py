@@ -109,6 +109,26 @@ def test_clipped_norms_bounded(clipping):
     assert (clipped <= 0.01 + 1e-6).all()
 
 
+@pytest.mark.parametrize(("arch", "method", "users"), [("tiny-gpt2", "lora", False), ("tiny-gpt2", "full", True),
+                                                      ("tiny-llama", "full", False)])
+def test_clipped_sum_is_the_weighted_sum_of_per_unit_grads(arch, method, users):
+    # covers both routes to the clipped sum: reused materialised per-unit gradients (LoRA factors, biases,
+    # norms) and the weighted matmul over token factors (ghost-norm layers, tied embeddings)
+    model = tiny(arch, method)
+    engine = DPEngine(model, max_grad_norm=0.05, noise_multiplier=0.0)
+    unit_of = torch.tensor([0, 1, 0, 2]) if users else None
+    with engine.capture(4, unit_of):
+        per_example_loss(model, batch())[0].sum().backward()
+    per = engine.per_unit_grads()
+    factors, norms, _ = engine.clip_factors()
+    assert (norms > 0.05).all()  # every unit is actually clipped
+    engine.accumulate()
+    engine.finalize(expected_units=1.0)
+    for name, p in engine.params.items():
+        want = (factors[name].reshape(-1, *[1] * p.dim()) * per[name]).sum(0)
+        assert torch.allclose(p.grad, want, rtol=1e-4, atol=1e-7), name
+
+
 def test_user_level_clips_the_sum_of_a_users_examples():
     model = tiny("tiny-gpt2", "lora")
     data = batch()

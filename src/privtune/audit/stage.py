@@ -75,11 +75,16 @@ def run_audit(
         inputs["train/canaries.json"] = store.hash("train/canaries.json")
     run.begin_stage("audit", inputs, cfg.section_hash("audit"))
     t0 = time.time()
+    import torch
+
+    threads = torch.get_num_threads()
     try:
         report = _measure(run, store, cfg, summary, splits, has_canaries, progress)
     except Exception as exc:
         run.fail_stage("audit", f"{type(exc).__name__}")
         raise
+    finally:
+        torch.set_num_threads(threads)
     report["seconds"] = round(time.time() - t0, 2)
     gates = evaluate_gates(report, ac.gates)
     report["gates"] = [g.to_json() for g in gates]
@@ -117,6 +122,9 @@ def _measure(
     rng = np.random.default_rng(seed)
     model, tok = load_trained_model(run, store)
     base, _ = load_base_model(run, store)
+    from privtune.train.runtime import configure_threads
+
+    configure_threads(model, cfg.train.threads)  # small models: one thread (see train/runtime.py)
     max_length = cfg.train.max_length
     report: dict[str, Any] = {
         "dp": bool(summary.get("dp")),

@@ -20,7 +20,7 @@ import torch
 from torch import Tensor, nn
 
 from privtune.errors import ConfigError
-from privtune.train.dp.grad_sample import Tap, Use, kind_of, materialize, norm_sq
+from privtune.train.dp.grad_sample import Tap, Use, dense_per_unit, ghost_norm_sq, kind_of, materialize
 
 
 class DPEngine:
@@ -42,6 +42,7 @@ class DPEngine:
         self.taps: list[Tap] = []
         # parameter name -> [(tap, attribute)] ; tied parameters get several uses
         self.uses: dict[str, list[tuple[Tap, str]]] = {n: [] for n in self.params}
+        self.tap_params: dict[int, list[tuple[str, str]]] = {}  # id(tap) -> [(attribute, parameter name)]
         unsupported = []
         for mname, module in model.named_modules():
             direct = [(a, p) for a, p in module.named_parameters(recurse=False) if p.requires_grad]
@@ -55,6 +56,7 @@ class DPEngine:
             self.taps.append(tap)
             for attr, p in direct:
                 self.uses[canonical[id(p)]].append((tap, attr))
+                self.tap_params.setdefault(id(tap), []).append((attr, canonical[id(p)]))
         if unsupported:
             self.detach()
             raise ConfigError(
@@ -130,8 +132,21 @@ class DPEngine:
 
     def clip_factors(self) -> tuple[dict[str, Tensor], Tensor, Tensor | None]:
         """Per-parameter, per-unit clip factors, the per-unit total norms, and the unit index."""
+        factors, total, unit_of, _dense = self._clip()
+        return factors, total, unit_of
+
+    def _clip(self) -> tuple[dict[str, Tensor], Tensor, Tensor | None, dict[str, Tensor]]:
+        """Clip factors and norms, plus the per-unit gradients that were materialised on the way."""
         uses, unit_of, _ = self._param_uses()
-        sq = {name: norm_sq(us) for name, us in uses.items()}
+        sq: dict[str, Tensor] = {}
+        dense: dict[str, Tensor] = {}
+        for name, us in uses.items():
+            d = dense_per_unit(us)
+            if d is None:
+                sq[name] = ghost_norm_sq(us)
+            else:
+                dense[name] = d
+                sq[name] = d.pow(2).flatten(1).sum(1)
         total = torch.sqrt(torch.stack(list(sq.values())).sum(0))
         C = self.max_grad_norm
         if self.clipping == "per_layer":
@@ -140,26 +155,29 @@ class DPEngine:
         else:
             f = (C / (total + 1e-6)).clamp(max=1.0)
             factors = dict.fromkeys(sq, f)
-        return factors, total, unit_of
+        return factors, total, unit_of, dense
+
+    def _add(self, name: str, grad: Tensor) -> None:
+        prev = self.summed.get(name)
+        self.summed[name] = grad if prev is None else prev + grad
 
     def accumulate(self) -> Tensor:
         """Clip the captured micro-batch per unit and add it to the running sum; returns unit norms."""
         if not any(t.inputs for t in self.taps):
             return torch.zeros(0)
-        factors, norms, unit_of = self.clip_factors()
+        factors, norms, unit_of, dense = self._clip()
+        # materialised per-unit gradients: the clipped sum is one (U)·(U, numel) product
+        for name, g in dense.items():
+            self._add(name, (factors[name].to(g.dtype) @ g.flatten(1)).reshape(self.params[name].shape))
+        # the rest: one weighted matmul over the token factors per use
         for tap in self.taps:
             if not tap.inputs:
                 continue
-            wanted = {}
-            for name, uses in self.uses.items():
-                for t, attr in uses:
-                    if t is tap and name in factors:
-                        f = factors[name]
-                        wanted[attr] = f[unit_of] if unit_of is not None else f
-            for attr, grad in tap.weighted_grads(wanted).items():
-                name = next(n for n, us in self.uses.items() if any(t is tap and a == attr for t, a in us))
-                prev = self.summed.get(name)
-                self.summed[name] = grad if prev is None else prev + grad
+            names = {attr: name for attr, name in self.tap_params[id(tap)] if name in factors and name not in dense}
+            if names:
+                wanted = {a: factors[n][unit_of] if unit_of is not None else factors[n] for a, n in names.items()}
+                for attr, grad in tap.weighted_grads(wanted).items():
+                    self._add(names[attr], grad)
             tap.clear()
         self.units_seen += int(norms.shape[0])
         self.last_norms = norms.detach()

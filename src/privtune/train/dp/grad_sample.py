@@ -111,22 +111,37 @@ def materialize(u: Use) -> Tensor:
     return torch.einsum("usm,usn->umn", u.left, u.right)
 
 
-def norm_sq(uses: list[Use]) -> Tensor:
-    """Per-unit squared norm of the summed gradient of one parameter over all its uses."""
+def dense_per_unit(uses: list[Use]) -> Tensor | None:
+    """The per-unit gradient (U, ...) when materialising it is the cheaper way to its norm, else None.
+
+    Vector parameters always; a single matrix use when S·m·n ≤ S²·(m+n) (LoRA's rank-r factors, short
+    sequences). The engine reuses this tensor for the clipped sum (Σ_u c_u·G_u costs U·m·n, far less
+    than recomputing it from the token factors).
+    """
     if all(isinstance(u, Vector) for u in uses):
         total = uses[0].value
         for u in uses[1:]:
             total = total + u.value
-        return total.pow(2).sum(dim=-1)
+        return total
     if len(uses) == 1:
         u = uses[0]
         assert isinstance(u, Outer)
-        _units, s = u.right.shape[:2]
-        n = u.right.shape[-1]
-        ghost_cost = s * s * ((0 if u.index else u.m) + n)
-        if u.index or ghost_cost < s * u.m * n:
-            return outer_inner(u, u)
-        return materialize(u).pow(2).sum(dim=(1, 2))
+        s, n = u.right.shape[1], u.right.shape[-1]
+        if not u.index and s * u.m * n <= s * s * (u.m + n):
+            return materialize(u)
+    return None
+
+
+def norm_sq(uses: list[Use]) -> Tensor:
+    """Per-unit squared norm of the summed gradient of one parameter over all its uses."""
+    dense = dense_per_unit(uses)
+    if dense is not None:
+        return dense.pow(2).flatten(1).sum(1)
+    return ghost_norm_sq(uses)
+
+
+def ghost_norm_sq(uses: list[Use]) -> Tensor:
+    """Squared per-unit norm by the ghost identity, cross terms between uses (tied weights) included."""
     total = None
     for i, a in enumerate(uses):
         for b in uses[i:]:
@@ -147,6 +162,7 @@ class Tap:
         self.grads: list[Tensor | None] = []
         self.active = False
         self.batch_size = 0
+        self._factors: tuple[Tensor, Tensor] | None = None
         self._handles = [
             module.register_forward_pre_hook(self._pre),
             module.register_forward_hook(self._post),
@@ -159,6 +175,7 @@ class Tap:
     def clear(self) -> None:
         self.inputs.clear()
         self.grads.clear()
+        self._factors = None
 
     def _pre(self, module: nn.Module, args: tuple) -> tuple | None:
         if not self.active or self.kind != "embedding":
@@ -196,7 +213,12 @@ class Tap:
         return flat[0] if len(flat) == 1 else torch.cat(flat, dim=1)
 
     def factors(self) -> tuple[Tensor, Tensor]:
-        """(inputs, output grads) over all calls, as (B, S, ·) float32 (ids stay integer)."""
+        """(inputs, output grads) over all calls, as (B, S, ·) float32 (ids stay integer); cached per pass."""
+        if self._factors is None:
+            self._factors = self._compute_factors()
+        return self._factors
+
+    def _compute_factors(self) -> tuple[Tensor, Tensor]:
         if any(g is None for g in self.grads):
             raise RuntimeError(f"module {self.name}: no gradient reached its output (not part of the loss?)")
         g = self._cat([_up(t) for t in self.grads])  # type: ignore[arg-type]
