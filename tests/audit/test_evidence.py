@@ -135,3 +135,45 @@ def test_audit_without_training_is_an_input_error(tmp_path, cli):
     RunDir(run)
     res = cli("audit", run)
     assert res.code == 2 and "privtune train" in res.err
+
+
+ONE_RUN_CONFIG = """
+train:
+  model: {path: tiny-gpt2, layers: 2, width: 64, heads: 4, vocab_size: 1024}
+  method: full
+  batch_size: 8
+  micro_batch_size: 16
+  max_length: 64
+  learning_rate: 0.005
+  validation_fraction: 0.3
+  eval_every: 1000
+  checkpoint: last
+  canaries: {count: 60, repetitions: [4], length: 5, audit_mode: true}
+audit:
+  exposure: {method: extrapolate, sample_size: 500}
+  extraction: {prefix_records: 4, samples: 4, max_new_tokens: 8}
+  gates: {max_canary_exposure: null, max_pii_leaks: null, max_mia_auc: null}
+"""
+
+
+def test_one_run_audit_bounds_epsilon_end_to_end(runs):
+    """Steinke et al. one-run audit wired through training's audit mode: ε̂ is computed from the
+    recorded inclusions, the memorising non-DP model gets a positive lower bound, and the DP model's
+    ε̂ never exceeds its accountant ε (the gate is evaluated, not skipped)."""
+    base = runs["base"]
+    cfg = base / "one_run.yaml"
+    cfg.write_text(ONE_RUN_CONFIG)
+    got = {}
+    for name, flags in (("nodp", ["--no-dp", "--epochs", "20"]), ("dp", ["--target-epsilon", "4", "--epochs", "5"])):
+        run = base / "one_run" / name
+        assert _privtune("ingest", base / "data.jsonl", "--schema", "text", "--out", run, "--json") == 0
+        assert _privtune("train", run, "--config", cfg, "--quiet", "--json", *flags) == 0
+        assert _privtune("audit", run, "--config", cfg, "--json") == 0
+        got[name] = json.loads((run / "audit" / "audit.json").read_text())
+    one_nodp = got["nodp"]["canaries"]["one_run"]
+    one_dp = got["dp"]["canaries"]["one_run"]
+    assert one_nodp["m"] == one_dp["m"] == 60
+    assert one_nodp["epsilon_lower_bound"] > 0.0
+    gate = next(g for g in got["dp"]["gates"] if g["name"].startswith("empirical"))
+    assert gate["passed"] is True
+    assert one_dp["epsilon_lower_bound"] <= got["dp"]["accountant_epsilon"]
