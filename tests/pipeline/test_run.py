@@ -166,3 +166,28 @@ def test_killed_run_resumes(tmp_path, cli):
     assert stages["ingest"] == stages["scan"] == stages["protect"] == "skipped"
     assert stages["train"] == stages["audit"] == stages["release"] == "done"
     assert cli("verify", out).code == 0
+
+
+def test_ctrl_c_stops_cleanly_with_exit_130_and_resumes(tmp_path, cli):
+    data = tmp_path / "tickets.jsonl"
+    make_dataset(data, 80, seed=32)
+    out = tmp_path / "run"
+    cmd = [sys.executable, "-m", "privtune", "run", "--data", str(data), "--preset", "tiny-gpt2", "--out", str(out)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 600
+    while time.time() < deadline:
+        state = (out / "run.json").read_text() if (out / "run.json").exists() else "{}"
+        if json.loads(state or "{}").get("stages", {}).get("protect", {}).get("status") == "running":
+            break
+        if proc.poll() is not None:
+            pytest.fail("the run finished before it could be interrupted")
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err[-2000:]
+    assert "interrupted" in err and "Traceback" not in err
+    assert not list(out.rglob("*.tmp"))  # no partial artifact left behind
+    res = cli("run", "--data", data, "--preset", "tiny-gpt2", "--out", out, "--json")
+    assert res.code == 0, res.err
+    stages = {s["stage"]: s["status"] for s in json.loads(res.out)["stages"]}
+    assert stages["ingest"] == stages["scan"] == "skipped" and stages["protect"] == "done"

@@ -71,7 +71,7 @@ def main(argv: list[str] | None = None) -> None:
         exc.show()
         sys.exit(2)
     except _ABORTS:
-        err_console.print("interrupted")
+        err_console.print("interrupted: outputs are written atomically; run the same command again to resume")
         sys.exit(130)
     except PrivtuneError as exc:
         err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
@@ -85,4 +85,6 @@ def main(argv: list[str] | None = None) -> None:
             highlight=False,
         )
         sys.exit(1)
+    if rv == 130:  # typer returns Ctrl-C as exit code 130 when not in standalone mode
+        err_console.print("interrupted: outputs are written atomically; run the same command again to resume")
     sys.exit(rv if isinstance(rv, int) else 0)
