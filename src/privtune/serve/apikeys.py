@@ -8,20 +8,16 @@ so a fast hash is enough (no password stretching needed). Failures return None w
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import hmac
 import re
 import secrets
-import sqlite3
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from privtune.errors import InputError
-from privtune.fsutil import ensure_private_dir
+from privtune.serve.store import PrivateSqlite
 
 ROLES = ("user", "admin")
 _TOKEN = re.compile(r"^ptk_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$")
@@ -53,21 +49,8 @@ class ApiKey:
         }
 
 
-class KeyStore:
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        ensure_private_dir(path.parent)
-        with self._db() as db:
-            db.executescript(_SCHEMA)
-        path.chmod(0o600)
-
-    @contextlib.contextmanager
-    def _db(self) -> Iterator[sqlite3.Connection]:
-        db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-        try:
-            yield db
-        finally:
-            db.close()
+class KeyStore(PrivateSqlite):
+    schema = _SCHEMA
 
     def create(self, name: str, role: str = "user") -> tuple[ApiKey, str]:
         """A new key; the returned token is shown once and never stored."""

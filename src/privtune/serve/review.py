@@ -7,15 +7,12 @@ items through `/admin/review`.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import sqlite3
 import time
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-from privtune.fsutil import ensure_private_dir
+from privtune.serve.store import PrivateSqlite
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS review (
@@ -26,22 +23,9 @@ CREATE TABLE IF NOT EXISTS review (
 RESOLUTIONS = ("false_positive", "confirmed_leak", "acceptable", "escalated")
 
 
-class ReviewQueue:
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        ensure_private_dir(path.parent)
-        with self._db() as db:
-            db.executescript(_SCHEMA)
-        path.chmod(0o600)
-
-    @contextlib.contextmanager
-    def _db(self) -> Iterator[sqlite3.Connection]:
-        db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-        db.row_factory = sqlite3.Row
-        try:
-            yield db
-        finally:
-            db.close()
+class ReviewQueue(PrivateSqlite):
+    schema = _SCHEMA
+    row_factory = sqlite3.Row
 
     def add(
         self, key_id: str, endpoint: str, reason: str, findings: list[dict[str, Any]], output: str
