@@ -97,7 +97,9 @@ def run_privtune(texts: list[str], entities: list[str], ner: bool, workers: int)
     if not ner:
         cfg.ner.model = "none"
     records = [{"id": i, "text": t} for i, t in enumerate(texts)]
-    if workers <= 1:  # load the model before the clock starts, as for Presidio (workers load their own)
+    if workers <= 1 or not ner:
+        # build before the clock starts, as for Presidio; forked workers inherit a regex-only analyzer
+        # (with NER each worker loads its own model, inside the clock)
         from privtune.pii.scan import _init
 
         _init(cfg.model_dump_json(), None, ner)

@@ -1,7 +1,10 @@
 """Run the recognizers (and optionally NER) over texts and merge overlapping spans deterministically.
 
 Speed: each text's cheap features (has a digit, has an `@`) are computed once, and recognizers that
-need a feature the text lacks are skipped; most prose runs only a handful of regexes.
+need a feature the text lacks are skipped; most prose runs only a handful of regexes. A recognizer
+with an expensive validator (phone numbers) runs last and is told which ranges already hold a certain
+span (score 1.0) of a type that outranks it: a candidate on exactly such a range can never be kept by
+`resolve_overlaps`, so it is not validated at all.
 NER runs batched over the texts the gate lets through (see `ner.gate`).
 """
 
@@ -46,8 +49,20 @@ class Analyzer:
         custom = {c.entity_type for c in cfg.custom}
         self.wanted = builtin | custom
         self._by_need: dict[str, list[Recognizer]] = {ANY: [], DIGIT: [], AT: []}
+        #: recognizers taking `claimed` ranges: run after the others (see the module docstring)
+        self._last: list[Any] = []
         for r in self.recognizers:
-            self._by_need.setdefault(r.needs, []).append(r)
+            if getattr(r, "takes_claimed", False):
+                self._last.append(r)
+            else:
+                self._by_need.setdefault(r.needs, []).append(r)
+
+    def warm_up(self) -> None:
+        """Let recognizers do their one-time lazy set-up now (see `PhoneRecognizer.warm_up`)."""
+        for r in self.recognizers:
+            warm = getattr(r, "warm_up", None)
+            if warm is not None:
+                warm()
 
     @property
     def recognizer_names(self) -> list[str]:
@@ -60,10 +75,23 @@ class Analyzer:
         if "@" in text:
             for r in self._by_need[AT]:
                 spans.extend(r.analyze(text))
-        if _DIGIT_RE.search(text):
+        has_digit = _DIGIT_RE.search(text) is not None
+        if has_digit:
             for r in self._by_need[DIGIT]:
                 spans.extend(r.analyze(text))
+        for r in self._last:
+            if r.needs == ANY or (r.needs == DIGIT and has_digit) or (r.needs == AT and "@" in text):
+                spans.extend(r.analyze(text, self._claimed(spans, r.entity_types[0])))
         return spans
+
+    def _claimed(self, spans: list[Span], entity_type: str) -> set[tuple[int, int]]:
+        """Ranges of certain wanted spans that outrank any span of `entity_type` on the same range
+        (score 1.0 is the maximum, same length and start, then the type name decides)."""
+        return {
+            (s.start, s.end)
+            for s in spans
+            if s.score >= 1.0 and s.entity_type < entity_type and s.entity_type in self.wanted
+        }
 
     def _finish(self, text: str, spans: list[Span]) -> list[Span]:
         keep = [s for s in spans if s.score >= self.threshold and s.entity_type in self.wanted]

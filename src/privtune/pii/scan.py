@@ -43,12 +43,18 @@ _state: dict[str, Any] = {}
 
 
 def _init(cfg_json: str, key: bytes | None, with_ner: bool) -> None:
+    """Build this process's analyzer; a worker forked from a process that built the same one keeps it."""
+    if _state.get("built") == (cfg_json, key, with_ner):
+        return
     from privtune.pii.analyzer import Analyzer
     from privtune.pii.ner import load_ner
 
     cfg = PiiConfig.model_validate_json(cfg_json)
-    _state["analyzer"] = Analyzer(cfg, load_ner(cfg.ner) if with_ner else None)
+    analyzer = Analyzer(cfg, load_ner(cfg.ner) if with_ner else None)
+    analyzer.warm_up()
+    _state["analyzer"] = analyzer
     _state["key"] = key
+    _state["built"] = (cfg_json, key, with_ner)
 
 
 def _scan_chunk(chunk: list[tuple[Any, list[tuple[str, str]]]]) -> list[dict[str, Any]]:
@@ -142,6 +148,8 @@ def scan_records(
     import multiprocessing as mp
 
     ctx = mp.get_context("fork" if os.name == "posix" else "spawn")
+    if os.name == "posix" and not use_ner:
+        _init(cfg_json, key, use_ner)  # built once here; forked workers inherit it (`_init` sees it is built)
     pending: list[list[int]] = []
 
     def feed() -> Iterator[list[tuple[Any, list[tuple[str, str]]]]]:

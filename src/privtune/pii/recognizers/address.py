@@ -40,7 +40,8 @@ STREET_TYPES = (
 _NAME = r"(?:[A-Z][a-zA-Z'’.-]*|\d{1,3}(?:st|nd|rd|th))"
 _UNIT = r"(?:,?\s+(?:Apt\.?|Apartment|Suite|Ste\.?|Unit|Floor|Fl\.?|Room|Rm\.?|#)\s*[A-Za-z0-9-]{1,6})?"
 _CITY_STATE_ZIP = r"(?:,?\s+[A-Z][a-zA-Z.'’-]+(?:\s[A-Z][a-zA-Z.'’-]+){0,3},?\s+[A-Z]{2}\s+\d{5}(?:-\d{4})?)?"
-US_STREET = rf"(?<![\w-])\d{{1,6}}[A-Za-z]?\s+(?:[NSEW]\.?\s+)?{_NAME}(?:\s{_NAME}){{0,4}}\s(?:{STREET_TYPES})\b\.?{_UNIT}{_CITY_STATE_ZIP}"
+# look-behind after the first digit (`\d(?<![\w-]\d)` is `(?<![\w-])\d`): the engine skips to digits
+US_STREET = rf"\d(?<![\w-]\d)\d{{0,5}}[A-Za-z]?\s+(?:[NSEW]\.?\s+)?{_NAME}(?:\s{_NAME}){{0,4}}\s(?:{STREET_TYPES})\b\.?{_UNIT}{_CITY_STATE_ZIP}"
 UK_FLAT = rf"\b(?:Flat|Studio|Apartment|Unit|Suite)\s+\d{{1,4}}[a-zA-Z]?(?:,[ \t]*|[ \t]*\n[ \t]*){_NAME}(?:\s{_NAME}){{0,3}}\s(?:{STREET_TYPES})\b"
 PO_BOX = r"\b(?:P\.?\s?O\.?\s?Box|Post Office Box)\s+\d{1,6}\b"
 MILITARY = (
@@ -50,11 +51,16 @@ MILITARY = (
 _W = r"[A-ZÀ-Þ][\wÀ-ÿ'’.-]*"
 _LOWER_LINK = r"(?:de|del|de la|de los|de las|dei|della|delle|degli|di|du|des|la|le|l'|d')"
 # Continental order: street word + name, then the number ("Via Roma, 12", "Calle de Ana Belén 61")
-ROMANCE_STREET = (
-    r"(?<!\w)(?:Via|Viale|Piazza|Piazzale|Vicolo|Corso|Largo|Strada|Stretto|Contrada|Borgo|Incrocio|Rotonda|"
+_ROMANCE_WORDS = (
+    r"Via|Viale|Piazza|Piazzale|Vicolo|Corso|Largo|Strada|Stretto|Contrada|Borgo|Incrocio|Rotonda|"
     r"Canale|Viottolo|Rione|Calle|C\.|Avenida|Avda\.|Av\.|Paseo|Plaza|Ronda|Rambla|Alameda|Callejón|Camino|"
     r"Urbanización|Pasaje|Pasadizo|Travesía|Glorieta|Cuesta|Acceso|Cañada|Vial|Carretera|Carrer|Passeig|"
-    r"Avinguda|Rua|Travessa|Largo|Praça|Rue|Avenue|Boulevard|Place|Chemin|Impasse|Allée|Quai|Cours)"
+    r"Avinguda|Rua|Travessa|Largo|Praça|Rue|Avenue|Boulevard|Place|Chemin|Impasse|Allée|Quai|Cours"
+)
+# gate: one of the street words anywhere (an alternation of literals: the engine skips ahead)
+_ROMANCE_GATE = re.compile(rf"(?:{_ROMANCE_WORDS})\s")
+ROMANCE_STREET = (
+    rf"(?<!\w)(?:{_ROMANCE_WORDS})"
     rf"\s+(?:{_LOWER_LINK}\s*)?{_W}(?:\s+(?:{_LOWER_LINK}\s*)?{_W}){{0,4}},?\s+\d{{1,4}}[a-zA-Z]?(?:/\d{{1,4}})?(?![\w/])"
 )
 # Germanic compounds: "Hauptstraße 5", "Elfriede-Gerlach-Platz 83/23", "Peukertstr. 9", "Anouklaan 1"
@@ -90,7 +96,17 @@ _TAIL_POST = re.compile(rf"{_SEP}{_POSTCODE}(?:[ \t]+{_CITY})?")
 _TAIL_CITY = re.compile(rf"{_SEP}{_CITY}")
 _ENDS_WITH_POSTCODE = re.compile(rf"{_POSTCODE}$")
 _ADDRESS_END = re.compile(r"[ \t]*(?:[.!?;)]|,|\n|$)")
+CITY_LABEL_KEYS = ("city", "town", "ciudad", "ville", "stadt", "città", "plaats", "place of birth")
 CITY_LABEL = rf"(?i:\b(?:city|town|ciudad|ville|stadt|città|plaats|place of birth)\s*:\s*)(?P<c>{_CITY})"
+
+# Lower-case literals one of which every match of the pattern contains (keyword gates).
+UK_FLAT_KEYS = ("flat", "studio", "apartment", "unit", "suite")
+MILITARY_KEYS = ("apo", "fpo", "dpo")
+GERMANIC_KEYS = (
+    "str", "weg", "gasse", "platz", "allee", "ring", "damm", "ufer", "chaussee", "steig", "pfad", "laan", "gracht",
+    "dreef", "hof", "pad", "singel", "steeg", "baan", "kade", "plein", "dijk", "markt", "park", "boulevard",
+)  # fmt: skip
+FR_KEYS = ("rue", "avenue", "boulevard", "place", "chemin", "impasse", "allée", "quai", "cours", "route")
 
 ZIP = r"(?<![\w-])\d{5}(?:-\d{4})?(?![\w-])"
 _STATE_BEFORE = re.compile(r"\b[A-Z]{2},?\s+$")
@@ -155,13 +171,14 @@ def recognizers(cfg: PiiConfig) -> list[PatternRecognizer]:
         AddressRecognizer(
             "street_address",
             "LOCATION",
-            [(US_STREET, 0.75), (UK_FLAT, 0.75), (PO_BOX, 0.75), (MILITARY, 0.8), (ROMANCE_STREET, 0.6),
-             (GERMANIC_STREET, 0.6), (FR_STREET, 0.65), (FR_STREET_NO_NUMBER, 0.6)],
+            [(US_STREET, 0.75), (UK_FLAT, 0.75, UK_FLAT_KEYS), (PO_BOX, 0.75, ("box",)), (MILITARY, 0.8, MILITARY_KEYS),
+             (ROMANCE_STREET, 0.6, _ROMANCE_GATE), (GERMANIC_STREET, 0.6, GERMANIC_KEYS), (FR_STREET, 0.65, FR_KEYS),
+             (FR_STREET_NO_NUMBER, 0.6, FR_KEYS)],
             ("address", "live", "lives", "living", "located", "ship", "shipping", "deliver", "billing", "street"),
             None,
             DIGIT,
         ),
-        PatternRecognizer("city_label", "LOCATION", [(CITY_LABEL, 0.85)], (), None, ANY, group="c"),
+        PatternRecognizer("city_label", "LOCATION", [(CITY_LABEL, 0.85, CITY_LABEL_KEYS)], (), None, ANY, group="c"),
         ZipRecognizer("zip_code", "ZIP_CODE", [(ZIP, 0.1)], ("zip", "zipcode", "zip code", "postal", "postcode"),
                       None, DIGIT, context_boost=0.5),
     ]

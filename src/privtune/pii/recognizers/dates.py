@@ -14,17 +14,22 @@ MONTHS = (
 _D = r"(?:0?[1-9]|[12]\d|3[01])"
 _M = r"(?:0?[1-9]|1[0-2])"
 _Y = r"(?:19\d\d|20\d\d)"
+# Every match of the two day/month patterns below contains this (starts with a digit: a fast scan).
+_DMY_GATE = re.compile(r"\d[/.-]\d\d?[/.-]\d")
 NUMERIC = [
-    (rf"(?<![\w./-]){_Y}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])(?:[T ]\d{{2}}:\d{{2}}(?::\d{{2}})?)?(?![\w-])", 0.85),
-    (rf"(?<![\w./-]){_Y}/{_M}/{_D}(?![\w/])", 0.8),
-    (rf"(?<![\w./-]){_D}([/.-]){_M}\1{_Y}(?![\w/.-]\d)", 0.6),  # day first, or month first below
-    (rf"(?<![\w./-]){_M}([/.-]){_D}\1(?:{_Y}|\d\d)(?![\w/]|[.-]\d)", 0.6),
+    # `_Y` with the look-behind after its first digit, so the engine skips to digits
+    (r"[12](?<![\w./-][12])(?:(?<=1)9|(?<=2)0)\d\d-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])(?:[T ]\d{2}:\d{2}(?::\d{2})?)?(?![\w-])", 0.85),
+    (rf"[12](?<![\w./-][12])(?:(?<=1)9|(?<=2)0)\d\d/{_M}/{_D}(?![\w/])", 0.8),
+    (rf"(?<![\w./-]){_D}([/.-]){_M}\1{_Y}(?![\w/.-]\d)", 0.6, _DMY_GATE),  # day first, or month first below
+    (rf"(?<![\w./-]){_M}([/.-]){_D}\1(?:{_Y}|\d\d)(?![\w/]|[.-]\d)", 0.6, _DMY_GATE),
 ]
 WRITTEN = [
     (rf"(?<!\w){MONTHS}\s+{_D}(?:st|nd|rd|th)?,?\s+{_Y}(?!\w)", 0.85),
     (rf"(?<!\w){_D}(?:st|nd|rd|th)?\s+(?:of\s+)?{MONTHS},?\s+{_Y}(?!\w)", 0.85),
     (rf"(?<!\w){MONTHS}\s+{_Y}(?!\w)", 0.5),
 ]
+#: Every written date names a month.
+MONTH_KEYS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
 DATE_CONTEXT = ("born", "birth", "dob", "birthday", "date", "d.o.b", "birthdate", "since", "on", "expires", "expiry")
 AGE = [
     (r"(?<![\w.])(\d{1,3})(?:\s|-)?(?:years?|yrs?|y/o|yo)(?:\s|-)?(?:old|of\s+age)\b", 0.85),
@@ -49,7 +54,8 @@ def _age(value: str) -> bool | None:
 def recognizers(cfg: PiiConfig) -> list[PatternRecognizer]:
     return [
         PatternRecognizer("date_numeric", "DATE_TIME", NUMERIC, DATE_CONTEXT, _date, DIGIT),
-        PatternRecognizer("date_written", "DATE_TIME", WRITTEN, DATE_CONTEXT, None, DIGIT, flags=re.IGNORECASE),
+        PatternRecognizer("date_written", "DATE_TIME", WRITTEN, DATE_CONTEXT, None, DIGIT, flags=re.IGNORECASE,
+                          keywords=MONTH_KEYS),
         PatternRecognizer(
             "age", "AGE", AGE, ("age", "aged", "old", "years"), _age, DIGIT, group=1, flags=re.IGNORECASE
         ),

@@ -24,18 +24,24 @@ _WORD = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*")
 _PARTICLES = frozenset({"van", "von", "de", "der", "den", "del", "della", "di", "da", "du", "la", "le", "ten", "ter",
                         "dos", "das", "y", "zu", "mac", "st"})  # fmt: skip
 # Strong cues: what follows is a name even when it is in no list (capitalized) or lower case (listed).
-_STRONG = re.compile(
-    r"(?i:\bmy name is|\bmy name's|\bname\s*:|\bfrom\s*:|\bowner\s*:|\bcustomer\s*:|\bcontact\s*:|\bsigned\s*:?"
-    r"|\baccount holder|\bcard ?holder|\baddress(?:ed)? it to|\bthis is|\bje m'appelle|\bich bin|\bich heiße"
-    r"|\bme llamo|\bmi chiamo|\bik ben|\bmijn naam is|\bmein name ist|\bmi nombre es)[ \t]*"
+_STRONG_CUES = (
+    r"my name is|my name's|name\s*:|from\s*:|owner\s*:|customer\s*:|contact\s*:|signed\s*:?"
+    r"|account holder|card ?holder|address(?:ed)? it to|this is|je m'appelle|ich bin|ich heiße"
+    r"|me llamo|mi chiamo|ik ben|mijn naam is|mein name ist|mi nombre es"
 )
 # Weak cues: what follows is a name only when its first word is a listed first name.
-_WEAK = re.compile(
-    r"(?i:\bI'm|\bI am|\bhi|\bhello|\bhey|\bdear|\bbonjour|\bhallo|\bhola|\bciao|\bbuongiorno|\bhoi|\bgift for"
-    r"|\bneighbou?r|\bfor|\bwith|\bthanks|\bthank you|\bcheers|\bregards|\bbest|\bsincerely|\bdanke|\bmerci"
-    r"|\bgracias|\bgrazie|\bgroeten|\bbedankt|\bsaludos|\bcordialement|\bgrüße|\bgruß|\bsaluti|\bwrote)"
-    r"[ \t]*,?[ \t]*\n?[ \t]*|(?:^|\n)[ \t]*(?:-|—|–|>[ >]*)?[ \t]*|[.!?)][ \t]+(?:-|—|–)[ \t]*"
+_WEAK_CUES = (
+    r"i'm|i am|hi|hello|hey|dear|bonjour|hallo|hola|ciao|buongiorno|hoi|gift for"
+    r"|neighbou?r|for|with|thanks|thank you|cheers|regards|best|sincerely|danke|merci"
+    r"|gracias|grazie|groeten|bedankt|saludos|cordialement|grüße|gruß|saluti|wrote"
 )
+_WEAK_TAIL = r"[ \t]*,?[ \t]*\n?[ \t]*|(?:^|\n)[ \t]*(?:-|—|–|>[ >]*)?[ \t]*|[.!?)][ \t]+(?:-|—|–)[ \t]*"
+_STRONG = re.compile(rf"(?i:\b(?:{_STRONG_CUES}))[ \t]*")
+_WEAK = re.compile(rf"(?i:\b(?:{_WEAK_CUES})){_WEAK_TAIL}")
+# The same on lower-cased ASCII text without IGNORECASE (identical matches there): a case-sensitive
+# alternation of literals lets the regex engine skip non-starting characters, 3-4x faster.
+_STRONG_LOW = re.compile(rf"\b(?:{_STRONG_CUES})[ \t]*")
+_WEAK_LOW = re.compile(rf"\b(?:{_WEAK_CUES}){_WEAK_TAIL}")
 _EMAIL = re.compile(r"([\w.+-]+)@[\w-]+(?:\.[\w-]+)+")
 _LOCAL_SPLIT = re.compile(r"[._+\-\d]+")
 _LAST_FIRST = re.compile(r"\b([A-ZÀ-Þ][A-ZÀ-Þ'’-]+), ([A-ZÀ-Þ][a-zß-ÿ'’-]+)\b")
@@ -57,11 +63,19 @@ class NameRecognizer:
     def __init__(self) -> None:
         self.first = first_names()
         self.last = last_names()
+        self._first_memo: dict[str, bool] = {}
 
     # -- helpers -----------------------------------------------------------------------------
     def is_first(self, w: str) -> bool:
-        fw = fold(w)
-        return fw in self.first or ("-" in fw and all(p in self.first for p in fw.split("-") if p))
+        """Whether `w` is a listed first name; memoised on the raw word (one dict look-up per token)."""
+        hit = self._first_memo.get(w)
+        if hit is None:
+            fw = fold(w)
+            hit = fw in self.first or ("-" in fw and all(p in self.first for p in fw.split("-") if p))
+            if len(self._first_memo) >= 200_000:
+                self._first_memo.clear()
+            self._first_memo[w] = hit
+        return hit
 
     def is_last(self, w: str) -> bool:
         fw = fold(w)
@@ -99,14 +113,17 @@ class NameRecognizer:
         toks = self._tokens(text)
         if not toks:
             return []
-        at = {s: k for k, (s, _, _) in enumerate(toks)}
+        at: dict[int, int] = {}  # token index by start offset, filled at the first cue match
         out: list[Span] = []
 
         def emit(i: int, j: int, score: float, rule: str) -> None:
             out.append(Span(toks[i][0], toks[j - 1][1], "PERSON", score, rule))
 
+        low = text.lower() if text.isascii() else None
         # 1. strong cues: capitalized run, or a listed lower-case name
-        for m in _STRONG.finditer(text):
+        for m in _STRONG_LOW.finditer(low) if low is not None else _STRONG.finditer(text):
+            if not at:
+                at = {s: k for k, (s, _, _) in enumerate(toks)}
             i = at.get(m.end())
             if i is None:
                 continue
@@ -120,8 +137,16 @@ class NameRecognizer:
             elif st == "L" and self.is_first(w):
                 j = self._run(text, toks, i, "L", listed_only=True)
                 emit(i, j, 0.75, "person_cue")
-        # 2. weak cues (greetings, sign-offs, line starts): the first word must be a listed first name
-        for m in _WEAK.finditer(text):
+        # 2. weak cues (greetings, sign-offs, line starts): the first word must be a listed first name,
+        #    so texts without a capitalized listed first name skip the scan
+        memo, is_first = self._first_memo, self.is_first
+        firsts = [i for i, (_s, _e, w) in enumerate(toks) if (memo[w] if w in memo else is_first(w))]
+        weak_cues = _WEAK_LOW.finditer(low) if low is not None else _WEAK.finditer(text)
+        if not any(_style(toks[i][2]) in "TU" for i in firsts):
+            weak_cues = iter(())
+        for m in weak_cues:
+            if not at:
+                at = {s: k for k, (s, _, _) in enumerate(toks)}
             i = at.get(m.end())
             if i is None:
                 continue
@@ -134,9 +159,12 @@ class NameRecognizer:
             emit(i, j, 0.75, "person_cue")
         # 3. listed pairs anywhere: First Last (Title or ALL CAPS; lower case when the first name is
         #    unambiguous), and LAST, First; two ambiguous words ("Grace Baker") need a cue
-        for i, (_s, _e, w) in enumerate(toks[:-1]):
+        for i in firsts:
+            if i == len(toks) - 1:
+                break
+            w = toks[i][2]
             st = _style(w)
-            if st == "X" or not self.is_first(w) or fold(w) in STOPWORDS:
+            if st == "X" or fold(w) in STOPWORDS:
                 continue
             if st == "L" and fold(w) in AMBIGUOUS:
                 continue

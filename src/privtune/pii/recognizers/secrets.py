@@ -3,12 +3,20 @@ context word, and high-entropy tokens next to a context word (key, token, secret
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections import Counter
 
 from privtune.pii.config import PiiConfig
-from privtune.pii.recognizers.base import ANY, PatternRecognizer, context_regex
+from privtune.pii.recognizers.base import (
+    ANY,
+    PatternRecognizer,
+    context_keys,
+    context_regex,
+    lowered,
+    may_contain,
+)
 from privtune.pii.span import Span
 
 # Provider formats are specific enough to need no context (score 1.0 when the shape matches).
@@ -36,10 +44,30 @@ KEY_FORMATS = [
     r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\b",  # JWT
     r"(?<=://)[^\s:/@]{1,64}:[^\s:/@]{3,128}(?=@[\w.-]+)",  # user:password@host
 ]
+#: Literals (case as written) one of which every match of the format at the same index contains.
+FORMAT_LITERALS = (
+    ("AKIA", "ASIA", "ABIA", "ACCA", "AGPA", "AIDA", "AROA", "ANPA", "ANVA", "AIPA"), ("ghp_", "gho_", "ghu_", "ghs_", "ghr_"),
+    ("github_pat_",), ("glpat-",), ("xox",), ("https://hooks.slack.com/services/",), ("_live_", "_test_"), ("AIza",),
+    ("ya29.",), ("sk-",), ("hf_",), ("npm_",), ("pypi-AgE",), ("SG.",), ("AC", "SK"), ("dop_v1_",), ("shp",),
+    ("AccountKey=",), ("EAA",), ("PRIVATE KEY",), ("eyJ",), ("://",),
+)  # fmt: skip
+_ANY_FORMAT_LITERAL = re.compile("|".join(sorted({re.escape(lit) for lits in FORMAT_LITERALS for lit in lits})))
+# The prefilter: any rule needs one of these (matched ignoring case) ...
+_PRE_LITERALS = (
+    "akia", "asia", "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat", "glpat", "xox", "hooks.slack", "_live_",
+    "_test_", "aiza", "ya29", "sk-", "hf_", "npm_", "pypi-", "sg.", "dop_v1", "shp", "accountkey", "eaa",
+    "private key", "eyj", "password", "passwd", "passwort", "pwd", "passcode", "pin", "mot de passe", "contraseña",
+    "key", "token", "secret", "bearer", "auth", "credential", "signature", "session",
+)  # fmt: skip
+# ... or matches one of these shapes (searched only when their own literal is in the text).
+_PRE_SHAPES = re.compile(r"AC[0-9a-f]{8}|SK[0-9a-f]{8}|://[^\s/@]+:[^\s/@]+@|pass\s?phrase", re.IGNORECASE)
+_PRE_SHAPE_LITERALS = ("ac", "sk", "://", "pass")
 PASSWORD_WORDS = r"(?:password|passwd|passwort|pwd|passcode|pass\s?phrase|pin|mot de passe|contraseña)"
 PASSWORD = (
     rf"(?i:\b{PASSWORD_WORDS})\b(?:\s+(?:is|was|=|:)|\s*[:=])\s*[\"'`]?(?P<v>[^\s\"'`]{{4,64}}?)[\"'`]?(?=[\s,;)]|[.!?](?:\s|$)|$)"
 )
+#: Literals one of which each password word contains ("pass" covers password, passwd, pass phrase...).
+_PASSWORD_KEYS = ("pass", "pwd", "pin", "contraseña")
 _STOP = {
     "reset", "changed", "expired", "required", "incorrect", "wrong", "invalid", "correct", "protected", "please",
     "forgotten", "missing", "blank", "empty", "updated", "same", "still", "strong", "weak", "needed", "hidden",
@@ -67,9 +95,9 @@ class SecretRecognizer:
     needs = ANY
 
     def __init__(self) -> None:
-        self._formats = re.compile("|".join(f"(?:{p})" for p in KEY_FORMATS))
         self._password = re.compile(PASSWORD)
         self._ctx = context_regex(SECRET_CONTEXT)
+        self._ctx_keys = context_keys(SECRET_CONTEXT)
         # prefilter: words and shapes that every rule needs; plain prose skips all regexes
         self._pre = re.compile(
             r"AKIA|ASIA|gh[pousr]_|github_pat|glpat|xox|hooks\.slack|_live_|_test_|AIza|ya29|sk-|hf_|npm_|pypi-|SG\."
@@ -78,11 +106,28 @@ class SecretRecognizer:
             re.IGNORECASE,
         )
 
+    def _prefilter(self, text: str) -> bool:
+        """Same verdict as `self._pre.search(text)`, mostly from substring tests on the lower-cased text."""
+        if not text.isascii() and any(c in text for c in ("ı", "İ", "ſ")):
+            return bool(self._pre.search(text))
+        low = text.lower()
+        if any(k in low for k in _PRE_LITERALS):
+            return True
+        return any(k in low for k in _PRE_SHAPE_LITERALS) and bool(_PRE_SHAPES.search(text))
+
     def analyze(self, text: str) -> list[Span]:
-        if not self._pre.search(text):
+        if not self._prefilter(text):
             return []
-        out = [Span(m.start(), m.end(), "SECRET", 1.0, "secret_format") for m in self._formats.finditer(text)]
-        for m in self._password.finditer(text):
+        # only the formats whose literal is in the text can match: the alternation of those finds the
+        # same matches as the alternation of all
+        present = ()
+        if _ANY_FORMAT_LITERAL.search(text):
+            present = tuple(i for i, lits in enumerate(FORMAT_LITERALS) if any(lit in text for lit in lits))
+        out = []
+        if present:
+            out = [Span(m.start(), m.end(), "SECRET", 1.0, "secret_format") for m in _formats(present).finditer(text)]
+        low = lowered(text)
+        for m in self._password.finditer(text) if may_contain(text, _PASSWORD_KEYS, low) else ():
             v = m.group("v")
             if v.lower() in _STOP:
                 continue
@@ -90,13 +135,20 @@ class SecretRecognizer:
             if sep_word and not (re.search(r"[\d\W_]", v) or (v != v.lower() and v != v.capitalize())):
                 continue  # "password is expired": a plain word after is/was is not a secret
             out.append(Span(m.start("v"), m.end("v"), "SECRET", 0.9, "password"))
+        ctx = self._ctx if may_contain(text, self._ctx_keys, low) else None
         for m in TOKEN.finditer(text):
             tok = m.group()
             if not _looks_random(tok):
                 continue
-            if _near(self._ctx, text, m.start(), m.end()):
+            if ctx is not None and _near(ctx, text, m.start(), m.end()):
                 out.append(Span(m.start(), m.end(), "SECRET", 0.8, "high_entropy"))
         return out
+
+
+@functools.lru_cache(maxsize=256)
+def _formats(indices: tuple[int, ...]) -> re.Pattern[str]:
+    """One compiled alternation of the key formats at `indices`, in their order."""
+    return re.compile("|".join(f"(?:{KEY_FORMATS[i]})" for i in indices))
 
 
 def _looks_random(tok: str) -> bool:

@@ -7,8 +7,11 @@ import re
 from privtune.pii.config import PiiConfig
 from privtune.pii.recognizers.base import DIGIT, PatternRecognizer
 
-SSN_DASHED = r"(?<![\w-])\d{3}([- ])\d{2}\1\d{4}(?![\w]|-\d)"
-SSN_PLAIN = r"(?<![\w-])\d{9}(?![\w-])"
+# Patterns that start with a digit put their left-boundary look-behind after that digit
+# (`\d(?<![\w-]\d)` is `(?<![\w-])\d`): a pattern that starts with a character class lets the
+# regex engine skip to candidate characters instead of trying every position.
+SSN_DASHED = r"\d(?<![\w-]\d)\d{2}([- ])\d{2}\1\d{4}(?![\w]|-\d)"
+SSN_PLAIN = r"\d(?<![\w-]\d)\d{8}(?![\w-])"
 # State formats (a superset): letter + 4-14 digits, or 7-9 digits; never a bare word.
 DL = r"(?<![\w-])(?:[A-Z]{1,2}\d{4,14}|[A-Z]\d{2}-\d{3}-\d{2}-\d{3}-\d|[A-Z]\d{3}-\d{4}-\d{4}|\d{7,9}|\d{3}-\d{3}-\d{3})(?![\w-])"
 PASSPORT = r"(?<![\w-])(?:[A-Z]\d{8}|\d{9})(?![\w-])"
