@@ -117,12 +117,15 @@ def test_token_rate_limit(trained_run):
         "/v1/completions", headers=bearer(tok), json={**GREEDY, "prompt": "Hello", "max_tokens": 10}
     )
     assert first.status_code == 200
-    assert first.json()["usage"]["completion_tokens"] == 10  # the whole bucket
+    # the model may stop early (EOS); the key is charged what it generated, the rest is refunded
+    used = first.json()["usage"]["completion_tokens"]
+    assert 1 <= used <= 10
     second = c.post(
         "/v1/completions", headers=bearer(tok), json={**GREEDY, "prompt": "Hello", "max_tokens": 10}
     )
     assert second.status_code == 429 and second.json()["error"]["message"].endswith("(tokens per minute)")
-    assert int(second.headers["retry-after"]) >= 50  # 10 tokens at 10/minute
+    # reserving 10 again needs the `used` tokens back, which refill at 10/minute: 6 s each
+    assert 6 * used - 1 <= int(second.headers["retry-after"]) <= 61
     short = c.post(
         "/v1/completions", headers=bearer(tok), json={**GREEDY, "prompt": "Hello", "max_tokens": 1}
     )
