@@ -33,6 +33,38 @@ def make_dataset(path: Path, n: int, seed: int) -> set[str]:
     return planted
 
 
+def start_run(tmp_path: Path, seed: int, **popen) -> tuple[subprocess.Popen, Path, Path]:
+    data = tmp_path / "tickets.jsonl"
+    make_dataset(data, 80, seed=seed)
+    out = tmp_path / "run"
+    cmd = [
+        sys.executable,
+        "-m",
+        "privtune",
+        "run",
+        "--data",
+        str(data),
+        "--preset",
+        "tiny-gpt2",
+        "--out",
+        str(out),
+    ]
+    return subprocess.Popen(cmd, **popen), data, out
+
+
+def wait_until_running(proc: subprocess.Popen, out: Path, stage: str, poll: float = 0.05) -> None:
+    """Block until run.json says `stage` is running (the moment to interrupt)."""
+    deadline = time.time() + 600
+    while time.time() < deadline:
+        state = (out / "run.json").read_text() if (out / "run.json").exists() else "{}"
+        if json.loads(state or "{}").get("stages", {}).get(stage, {}).get("status") == "running":
+            return
+        if proc.poll() is not None:
+            pytest.fail(f"the run finished before {stage} could be interrupted")
+        time.sleep(poll)
+    pytest.fail(f"{stage} never started")
+
+
 def every_file_bytes(*roots: Path) -> list[tuple[Path, bytes]]:
     out = []
     for root in roots:
@@ -51,8 +83,21 @@ def finished_run(tmp_path_factory):
     planted = make_dataset(data, 300, seed=777)
     out = base / "run"
     cfg_out = base / "written.yaml"
-    argv = ["run", "--data", str(data), "--preset", "tiny-gpt2", "--out", str(out), "--write-config", str(cfg_out), "--json"]
-    proc = subprocess.run([sys.executable, "-m", "privtune", *argv], capture_output=True, text=True, timeout=900)
+    argv = [
+        "run",
+        "--data",
+        str(data),
+        "--preset",
+        "tiny-gpt2",
+        "--out",
+        str(out),
+        "--write-config",
+        str(cfg_out),
+        "--json",
+    ]
+    proc = subprocess.run(
+        [sys.executable, "-m", "privtune", *argv], capture_output=True, text=True, timeout=900
+    )
     assert main  # the in-process entry point exists; the run itself goes through a real process
     return {"base": base, "data": data, "planted": planted, "out": out, "proc": proc, "config": cfg_out}
 
@@ -61,7 +106,14 @@ def test_run_with_defaults_completes_every_stage(finished_run):
     proc = finished_run["proc"]
     assert proc.returncode == 0, proc.stderr[-3000:]
     result = json.loads(proc.stdout)
-    assert [s["stage"] for s in result["stages"]] == ["ingest", "scan", "protect", "train", "audit", "release"]
+    assert [s["stage"] for s in result["stages"]] == [
+        "ingest",
+        "scan",
+        "protect",
+        "train",
+        "audit",
+        "release",
+    ]
     assert all(s["status"] == "done" for s in result["stages"])
     state = json.loads((finished_run["out"] / "run.json").read_text())
     assert state["security"]["encrypt"] is True
@@ -113,8 +165,14 @@ def test_rerun_skips_unchanged_stages_and_config_roundtrips(finished_run, cli):
     res = cli("run", finished_run["config"], "--out", out, "--json")
     assert res.code == 0, res.err
     stages = {s["stage"]: s["status"] for s in json.loads(res.out)["stages"]}
-    assert stages == {"ingest": "skipped", "scan": "skipped", "protect": "skipped", "train": "skipped",
-                      "audit": "skipped", "release": "done"}
+    assert stages == {
+        "ingest": "skipped",
+        "scan": "skipped",
+        "protect": "skipped",
+        "train": "skipped",
+        "audit": "skipped",
+        "release": "done",
+    }
     assert cli("verify", out).code == 0
 
 
@@ -124,15 +182,33 @@ def test_report_in_headless_chromium(finished_run, tmp_path):
         pytest.skip("chromium is not installed (.ci/run installs Debian's chromium)")
     html = finished_run["out"] / "release/report.html"
     shot = tmp_path / "report.png"
-    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-             "--disable-background-networking", "--disable-component-update", "--disable-sync",
-             f"--user-data-dir={tmp_path / 'profile'}", "--enable-logging=stderr", "--v=0"]
-    r = subprocess.run([chromium, *flags, "--window-size=1200,2400", f"--screenshot={shot}", html.as_uri()],
-                       capture_output=True, text=True, timeout=120)
+    flags = [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={tmp_path / 'profile'}",
+        "--enable-logging=stderr",
+        "--v=0",
+    ]
+    r = subprocess.run(
+        [chromium, *flags, "--window-size=1200,2400", f"--screenshot={shot}", html.as_uri()],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert shot.is_file() and shot.stat().st_size > 20_000, r.stderr[-2000:]
-    console_errors = [ln for ln in r.stderr.splitlines() if "CONSOLE" in ln and ("ERROR" in ln or "Uncaught" in ln)]
+    console_errors = [
+        ln for ln in r.stderr.splitlines() if "CONSOLE" in ln and ("ERROR" in ln or "Uncaught" in ln)
+    ]
     assert console_errors == []
-    dom = subprocess.run([chromium, *flags, "--dump-dom", html.as_uri()], capture_output=True, text=True, timeout=120)
+    dom = subprocess.run(
+        [chromium, *flags, "--dump-dom", html.as_uri()], capture_output=True, text=True, timeout=120
+    )
     report = json.loads((finished_run["out"] / "release/report.json").read_text())
     assert "Privacy report" in dom.stdout
     assert f"{report['training']['epsilon']:.3g}" in dom.stdout
@@ -140,20 +216,11 @@ def test_report_in_headless_chromium(finished_run, tmp_path):
 
 
 def test_killed_run_resumes(tmp_path, cli):
-    data = tmp_path / "tickets.jsonl"
-    make_dataset(data, 80, seed=31)
-    out = tmp_path / "run"
-    cmd = [sys.executable, "-m", "privtune", "run", "--data", str(data), "--preset", "tiny-gpt2", "--out", str(out)]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    deadline = time.time() + 600
+    proc, data, out = start_run(
+        tmp_path, 31, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
     try:
-        while time.time() < deadline:
-            state = (out / "run.json").read_text() if (out / "run.json").exists() else "{}"
-            if json.loads(state or "{}").get("stages", {}).get("train", {}).get("status") == "running":
-                break
-            if proc.poll() is not None:
-                pytest.fail("the run finished before it could be interrupted")
-            time.sleep(0.2)
+        wait_until_running(proc, out, "train", poll=0.2)
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait(30)
     finally:
@@ -169,19 +236,8 @@ def test_killed_run_resumes(tmp_path, cli):
 
 
 def test_ctrl_c_stops_cleanly_with_exit_130_and_resumes(tmp_path, cli):
-    data = tmp_path / "tickets.jsonl"
-    make_dataset(data, 80, seed=32)
-    out = tmp_path / "run"
-    cmd = [sys.executable, "-m", "privtune", "run", "--data", str(data), "--preset", "tiny-gpt2", "--out", str(out)]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.time() + 600
-    while time.time() < deadline:
-        state = (out / "run.json").read_text() if (out / "run.json").exists() else "{}"
-        if json.loads(state or "{}").get("stages", {}).get("protect", {}).get("status") == "running":
-            break
-        if proc.poll() is not None:
-            pytest.fail("the run finished before it could be interrupted")
-        time.sleep(0.05)
+    proc, data, out = start_run(tmp_path, 32, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    wait_until_running(proc, out, "protect")
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, err[-2000:]

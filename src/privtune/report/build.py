@@ -5,22 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from privtune.report.controls import controls, plain_summary
-from privtune.report.data import collect
+from privtune.report.data import PRIVACY_KEYS, collect
 from privtune.report.html import render
 from privtune.rundir import RunDir
 
 REPORT_HTML = "release/report.html"
 REPORT_JSON = "release/report.json"
-PRIVACY_KEYS = (
-    "epsilon",
-    "delta",
-    "noise_multiplier",
-    "sample_rate",
-    "steps",
-    "accountant",
-    "unit_of_privacy",
-    "dp",
-)
 
 
 def build_report(run: RunDir, store: Any, signer: str | None = None) -> dict[str, Any]:

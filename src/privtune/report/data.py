@@ -13,6 +13,30 @@ STAGE_OUTPUTS = {
     "train": "train/summary.json",
     "audit": "audit/audit.json",
 }
+# The privacy parameters a manifest signs and a report shows, as `train/summary.json` names them.
+PRIVACY_KEYS = (
+    "epsilon",
+    "delta",
+    "noise_multiplier",
+    "sample_rate",
+    "steps",
+    "accountant",
+    "unit_of_privacy",
+    "dp",
+)
+TRAINING_KEYS = (
+    "model",
+    "method",
+    "units",
+    "max_grad_norm",
+    "train_records",
+    "validation_records",
+    "val_loss",
+    "val_perplexity",
+    "stopped_for_budget",
+    "canaries",
+    "source",
+)
 PLOTS = ("audit/exposure.svg", "audit/roc.svg", "audit/perplexity.svg")
 
 
@@ -66,30 +90,7 @@ def collect(run: RunDir, store: Any, signer: str | None = None) -> dict[str, Any
             )
         }
     if train:
-        out["training"] = {
-            k: train.get(k)
-            for k in (
-                "model",
-                "method",
-                "dp",
-                "epsilon",
-                "delta",
-                "noise_multiplier",
-                "sample_rate",
-                "steps",
-                "accountant",
-                "unit_of_privacy",
-                "units",
-                "max_grad_norm",
-                "train_records",
-                "validation_records",
-                "val_loss",
-                "val_perplexity",
-                "stopped_for_budget",
-                "canaries",
-                "source",
-            )
-        }
+        out["training"] = {k: train.get(k) for k in (*PRIVACY_KEYS, *TRAINING_KEYS)}
     if audit:
         mem = audit.get("membership", {})
         canaries = audit.get("canaries", {})
