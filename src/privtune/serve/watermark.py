@@ -96,9 +96,15 @@ def z_score(green: int, total: int, gamma: float) -> float:
 
 
 def detect(tokens: Sequence[int], green: GreenList, z_threshold: float = 4.0) -> Detection:
-    """Score every token against the green list of its predecessor (the first token has none)."""
-    hits = sum(1 for prev, tok in itertools.pairwise(tokens) if green.is_green(prev, tok))
-    total = max(0, len(tokens) - 1)
+    """Score each distinct (previous, token) pair against the green list once.
+
+    Under "not watermarked" each distinct pair is green with probability γ independently, but a
+    repeated pair is the same draw: counting repeats (e.g. "a a a a ...") inflates z and makes
+    false positives on repetitive text, as Kirchenbauer et al. note; so repeats are scored once.
+    """
+    pairs = dict.fromkeys(itertools.pairwise(tokens))
+    hits = sum(1 for prev, tok in pairs if green.is_green(prev, tok))
+    total = len(pairs)
     z = z_score(hits, total, green.gamma)
     p = 0.5 * math.erfc(z / math.sqrt(2))
     return Detection(total, hits, z, p, total > 0 and z > z_threshold)
