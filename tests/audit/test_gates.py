@@ -30,3 +30,11 @@ def test_mia_gate_not_judged_on_too_few_nonmembers():
     report["membership"]["best"]["nonmembers"] = 10
     g = _gate(report, 0.6)
     assert g["passed"] is None and "too few" in g["detail"]
+
+
+def test_mia_gate_corrects_for_picking_the_best_of_several_scorers():
+    one = _mia(0.686, 0.048)
+    five = _mia(0.686, 0.048)
+    five["membership"]["scores"] = {k: {} for k in ("loss", "zlib", "min_k", "min_k_plus_plus", "reference_ratio")}
+    assert _gate(one, 0.6)["passed"] is False  # 0.686 - 1.645 * 0.048 = 0.607
+    assert _gate(five, 0.6)["passed"] is True  # 0.686 - 2.326 * 0.048 = 0.574

@@ -31,8 +31,9 @@ def _gate(name: str, value: float | None, threshold: float | None, detail: str, 
 def _mia_gate(mia: dict[str, Any], threshold: float | None, min_nonmembers: int = 1) -> Gate:
     """Fail only on evidence: the one-sided 95% lower bound of the best AUC must exceed the threshold.
 
-    With few held-out records the AUC is noisy (±0.1 at 10 non-members), and taking the best of
-    several scorers biases it upward; comparing the point estimate would fail private models by chance.
+    With few held-out records the AUC is noisy (±0.1 at 10 non-members), and the best of k scorers
+    is picked after the fact, which biases it upward; so the bound is Bonferroni-corrected for the k
+    scorers (z at 1 − 0.05/k). Comparing the point estimate would fail private models by chance.
     """
     best = mia.get("best") or {}
     auc, se = best.get("auc"), best.get("auc_stderr")
@@ -42,11 +43,14 @@ def _mia_gate(mia: dict[str, Any], threshold: float | None, min_nonmembers: int 
     if (best.get("nonmembers") or 0) < min_nonmembers:
         why = f"only {best.get('nonmembers')} held-out records (< {min_nonmembers}): too few to judge"
         return Gate(gate.name, auc, threshold, None, why)
-    lower = auc - 1.645 * (se or 0.0)
+    from statistics import NormalDist
+
+    k = max(1, len(mia.get("scores") or {}))
+    lower = auc - NormalDist().inv_cdf(1 - 0.05 / k) * (se or 0.0)
     detail = (
         f"best scorer: {best.get('scorer', '-')}; AUC {auc:.3f} ± {se or 0.0:.3f} "
         f"({best.get('members')} members, {best.get('nonmembers')} held out); "
-        f"fails when the 95% lower bound {lower:.3f} exceeds the threshold"
+        f"fails when the 95% lower bound {lower:.3f} (corrected for {k} scorers) exceeds the threshold"
     )
     return Gate(gate.name, auc, threshold, lower <= threshold, detail)
 
