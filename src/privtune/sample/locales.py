@@ -30,6 +30,8 @@ class LocaleSpec:
 _US_AREAS = ("212", "213", "206", "303", "305", "312", "404", "415", "480", "503", "512", "617",
              "646", "702", "713", "718", "805", "917", "919", "614")
 
+# Phone patterns are national-number templates in the numbering-plan convention: X is any digit,
+# N is 2-9 (pii_values._from_pattern fills them; phonenumbers then validates the result).
 LOCALES: dict[str, LocaleSpec] = {
     "en_US": LocaleSpec(
         "en_US", "US", "1",
