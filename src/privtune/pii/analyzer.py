@@ -5,6 +5,8 @@ need a feature the text lacks are skipped; most prose runs only a handful of reg
 with an expensive validator (phone numbers) runs last and is told which ranges already hold a certain
 span (score 1.0) of a type that outranks it: a candidate on exactly such a range can never be kept by
 `resolve_overlaps`, so it is not validated at all.
+With the prefilter (`privtune.pii.prefilter`, Hyperscan) one pass over a text first tells which
+built-in patterns can match at all; recognizers none of whose patterns can are not called.
 NER runs batched over the texts the gate lets through (see `ner.gate`).
 """
 
@@ -16,7 +18,7 @@ from typing import Any
 
 from privtune.pii.config import PiiConfig
 from privtune.pii.recognizers import Recognizer, build_recognizers
-from privtune.pii.recognizers.base import ANY, AT, DIGIT
+from privtune.pii.recognizers.base import ANY, AT, DIGIT, set_prefilter_hits
 from privtune.pii.span import Span
 
 _DIGIT_RE = re.compile(r"\d")
@@ -48,14 +50,41 @@ class Analyzer:
         builtin = set(cfg.entities)
         custom = {c.entity_type for c in cfg.custom}
         self.wanted = builtin | custom
-        self._by_need: dict[str, list[Recognizer]] = {ANY: [], DIGIT: [], AT: []}
+        self.prefilter = self._build_prefilter() if cfg.prefilter == "auto" else None
+        #: (recognizer, prefilter ids of all its patterns or None when one of them always runs)
+        self._by_need: dict[str, list[tuple[Recognizer, frozenset[int] | None]]] = {ANY: [], DIGIT: [], AT: []}
         #: recognizers taking `claimed` ranges: run after the others (see the module docstring)
         self._last: list[Any] = []
         for r in self.recognizers:
             if getattr(r, "takes_claimed", False):
                 self._last.append(r)
             else:
-                self._by_need.setdefault(r.needs, []).append(r)
+                # a recognizer all of whose spans come from prefiltered patterns can be skipped
+                ids = getattr(r, "prefilter_ids", None)
+                complete = getattr(r, "prefilter_complete", True)
+                skip = frozenset(ids) if ids and None not in ids and complete else None
+                self._by_need.setdefault(r.needs, []).append((r, skip))
+
+    def _build_prefilter(self) -> Any:
+        """The Hyperscan prefilter over every built-in pattern, or None without `hyperscan`."""
+        from privtune.pii.prefilter import RegexPrefilter, hyperscan_module
+
+        hs = hyperscan_module()
+        if hs is None:
+            return None
+        owners: list[tuple[Any, int]] = []
+        patterns: list[tuple[str, int]] = []
+        for r in self.recognizers:
+            for k, pat in enumerate(getattr(r, "prefilter_patterns", list)()):
+                owners.append((r, k))
+                patterns.append(pat)
+        if not patterns:
+            return None
+        pf = RegexPrefilter(hs, patterns)
+        for g in pf.ids:
+            r, k = owners[g]
+            r.prefilter_ids[k] = g
+        return pf
 
     def warm_up(self) -> None:
         """Let recognizers do their one-time lazy set-up now (see `PhoneRecognizer.warm_up`)."""
@@ -70,14 +99,18 @@ class Analyzer:
 
     def _regex_spans(self, text: str) -> list[Span]:
         spans: list[Span] = []
-        for r in self._by_need[ANY]:
-            spans.extend(r.analyze(text))
+        hits = self.prefilter.hits(text) if self.prefilter is not None else None
+        set_prefilter_hits(text, hits)
+        groups = [self._by_need[ANY]]
         if "@" in text:
-            for r in self._by_need[AT]:
-                spans.extend(r.analyze(text))
+            groups.append(self._by_need[AT])
         has_digit = _DIGIT_RE.search(text) is not None
         if has_digit:
-            for r in self._by_need[DIGIT]:
+            groups.append(self._by_need[DIGIT])
+        for group in groups:
+            for r, ids in group:
+                if hits is not None and ids is not None and ids.isdisjoint(hits):
+                    continue  # none of its patterns can match
                 spans.extend(r.analyze(text))
         for r in self._last:
             if r.needs == ANY or (r.needs == DIGIT and has_digit) or (r.needs == AT and "@" in text):

@@ -186,18 +186,10 @@ def summarize(result: ScanResult, cfg: PiiConfig, ner_info: dict[str, str] | Non
 
 
 def ner_info(cfg: PiiConfig) -> dict[str, str] | None:
-    """Name and version of the NER model (read from the pipeline's meta, weights not loaded)."""
-    if cfg.ner.model.lower() in ("none", "off", ""):
-        return None
-    from privtune.errors import ConfigError
-    from privtune.pii.ner.spacy_backend import pipeline_meta
+    """Name and version of the NER model (read from the model's metadata, weights not loaded)."""
+    from privtune.pii.ner import model_info
 
-    meta = pipeline_meta(cfg.ner.model)
-    if meta is None:
-        raise ConfigError(
-            f"pii.ner.model: spaCy pipeline {cfg.ner.model!r} is not installed (install it, or use --ner none)"
-        )
-    return meta
+    return model_info(cfg.ner)
 
 
 def write_findings_file(lines: Iterable[dict[str, Any]], out: Path) -> None:

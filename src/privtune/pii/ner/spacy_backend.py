@@ -136,3 +136,16 @@ class SpacyNer:
             if spans:
                 out[i] = spans
         return out
+
+
+def load(cfg: NerConfig) -> SpacyNer:
+    return SpacyNer(cfg)
+
+
+def model_info(cfg: NerConfig) -> dict[str, str]:
+    meta = pipeline_meta(cfg.model)
+    if meta is None:
+        raise ConfigError(
+            f"pii.ner.model: spaCy pipeline {cfg.model!r} is not installed (install it, or use --ner none)"
+        )
+    return meta

@@ -58,6 +58,21 @@ def lowered(text: str) -> str | None:
     return low
 
 
+_last_hits: tuple[str, set[int] | None] = ("", None)
+
+
+def set_prefilter_hits(text: str, hits: set[int] | None) -> None:
+    """Record which prefiltered patterns may match `text` (see `privtune.pii.prefilter`); the
+    recognizers then skip the others. None: no verdict, every pattern runs."""
+    global _last_hits
+    _last_hits = (text, hits)
+
+
+def prefilter_hits(text: str) -> set[int] | None:
+    last = _last_hits
+    return last[1] if last[0] is text else None
+
+
 def may_contain(text: str, keys: Sequence[str], low: str | None = "") -> bool:
     """Whether one of the lower-case literals `keys` occurs in `text` ignoring case.
 
@@ -134,13 +149,21 @@ class PatternRecognizer:
     #: Lower-case literals one of which every match contains (ignoring case): texts without any skip the
     #: regexes. Empty: always run.
     keywords: Sequence[str] = ()
+    #: Whether `privtune.pii.prefilter` may skip these patterns (built-in ones; never user regexes).
+    prefilter: bool = True
     entity_types: tuple[str, ...] = field(init=False)
 
     def __post_init__(self) -> None:
         self.entity_types = (self.entity_type,)
         self._compiled = [(re.compile(p[0], self.flags), p[1], _gate(p)) for p in self.patterns]
+        #: prefilter id of each pattern (None: not prefiltered, always runs); set by the analyzer
+        self.prefilter_ids: list[int | None] = [None] * len(self._compiled)
         self._ctx = context_regex(self.context)
         self._ctx_keys = context_keys(self.context)
+
+    def prefilter_patterns(self) -> list[tuple[str, int]]:
+        """(regex, flags) of each pattern, for `privtune.pii.prefilter` (none for user regexes)."""
+        return [(p[0], self.flags) for p in self.patterns] if self.prefilter else []
 
     def analyze(self, text: str) -> list[Span]:
         out: list[Span] = []
@@ -154,7 +177,12 @@ class PatternRecognizer:
             ctx = self._ctx if self._ctx is not None and may_contain(text, self._ctx_keys, low) else None
             if ctx is None or not ctx.search(text):
                 return out
-        for rx, base, gate in self._compiled:
+        hits = prefilter_hits(text)
+        for k, (rx, base, gate) in enumerate(self._compiled):
+            if hits is not None:
+                pid = self.prefilter_ids[k]
+                if pid is not None and pid not in hits:
+                    continue
             if isinstance(gate, re.Pattern):
                 if gate.search(text) is None:
                     continue

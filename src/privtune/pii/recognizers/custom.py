@@ -29,7 +29,8 @@ def build_custom(spec: CustomRecognizer) -> PatternRecognizer:
         alts = "|".join(re.escape(t).replace(r"\ ", r"\s+") for t in terms)
         patterns.append((rf"(?<!\w)({alts})(?!\w)", spec.score))
     return PatternRecognizer(
-        spec.name, spec.entity_type, patterns, tuple(spec.context), None, ANY, group=1, flags=flags
+        spec.name, spec.entity_type, patterns, tuple(spec.context), None, ANY, group=1, flags=flags,
+        prefilter=False,
     )
 
 

@@ -15,9 +15,12 @@ A single capitalized word is never a name on its own: sentence starts, products 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from itertools import compress
 
 from privtune.pii.config import PiiConfig
 from privtune.pii.gazetteer import AMBIGUOUS, STOPWORDS, first_names, fold, last_names
+from privtune.pii.recognizers.base import prefilter_hits
 from privtune.pii.span import Span
 
 _WORD = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*")
@@ -42,7 +45,7 @@ _WEAK = re.compile(rf"(?i:\b(?:{_WEAK_CUES})){_WEAK_TAIL}")
 # alternation of literals lets the regex engine skip non-starting characters, 3-4x faster.
 _STRONG_LOW = re.compile(rf"\b(?:{_STRONG_CUES})[ \t]*")
 _WEAK_LOW = re.compile(rf"\b(?:{_WEAK_CUES}){_WEAK_TAIL}")
-_EMAIL = re.compile(r"([\w.+-]+)@[\w-]+(?:\.[\w-]+)+")
+_DOMAIN = re.compile(r"[\w-]+(?:\.[\w-]+)+")
 _LOCAL_SPLIT = re.compile(r"[._+\-\d]+")
 _LAST_FIRST = re.compile(r"\b([A-ZÀ-Þ][A-ZÀ-Þ'’-]+), ([A-ZÀ-Þ][a-zß-ÿ'’-]+)\b")
 
@@ -61,9 +64,16 @@ class NameRecognizer:
     needs = "any"
 
     def __init__(self) -> None:
+        #: prefilter ids of the strong-cue and "LAST, First" regexes (see `privtune.pii.prefilter`);
+        #: the other rules need no regex, so the analyzer never skips this recognizer as a whole
+        self.prefilter_ids: list[int | None] = [None, None]
+        self.prefilter_complete = False
         self.first = first_names()
         self.last = last_names()
         self._first_memo: dict[str, bool] = {}
+
+    def prefilter_patterns(self) -> list[tuple[str, int]]:
+        return [(_STRONG.pattern, 0), (_LAST_FIRST.pattern, 0)]
 
     # -- helpers -----------------------------------------------------------------------------
     def is_first(self, w: str) -> bool:
@@ -81,8 +91,19 @@ class NameRecognizer:
         fw = fold(w)
         return fw in self.last or ("-" in fw and all(p in self.last or p in self.first for p in fw.split("-") if p))
 
-    def _tokens(self, text: str) -> list[tuple[int, int, str]]:
-        return [(m.start(), m.end(), m.group()) for m in _WORD.finditer(text)]
+    def _tokens(self, text: str, words: list[str]) -> list[tuple[int, int, str]]:
+        """(start, end, word) of each `_WORD` match, from the words `findall` gave.
+
+        Each word is found with `str.find` from the end of the previous one: the gap between two
+        matches holds no letter, and a word starts with one, so the first occurrence is the match."""
+        toks = []
+        pos = 0
+        find = text.find
+        for w in words:
+            start = find(w, pos)
+            pos = start + len(w)
+            toks.append((start, pos, w))
+        return toks
 
     def _run(self, text: str, toks: list[tuple[int, int, str]], i: int, styles: str, listed_only: bool) -> int:
         """Index after the longest name run starting at token i (at most 4 words on one line)."""
@@ -110,18 +131,38 @@ class NameRecognizer:
         return j
 
     def analyze(self, text: str) -> list[Span]:
-        toks = self._tokens(text)
-        if not toks:
+        # Every rule needs a listed first name, a strong cue, an "@" or a "LAST, First" shape: texts
+        # with none of them (most prose, code, numbers) stop here, before the tokens are built.
+        words = _WORD.findall(text)  # the token strings, as `_tokens` makes them
+        if not words:
             return []
+        memo = self._first_memo
+        listed = list(map(memo.get, words))
+        if None in listed:
+            for k, hit in enumerate(listed):
+                if hit is None:
+                    listed[k] = self.is_first(words[k])
+        firsts = list(compress(range(len(words)), listed))
+        hits = prefilter_hits(text)
+        ids = self.prefilter_ids
+        low = text.lower() if text.isascii() else None
+        strong = []
+        if hits is None or ids[0] is None or ids[0] in hits:
+            strong = list(_STRONG_LOW.finditer(low) if low is not None else _STRONG.finditer(text))
+        last_first = []
+        if hits is None or ids[1] is None or ids[1] in hits:
+            last_first = list(_LAST_FIRST.finditer(text))
+        if not (firsts or strong or last_first or "@" in text):
+            return []
+        toks = self._tokens(text, words)
         at: dict[int, int] = {}  # token index by start offset, filled at the first cue match
         out: list[Span] = []
 
         def emit(i: int, j: int, score: float, rule: str) -> None:
             out.append(Span(toks[i][0], toks[j - 1][1], "PERSON", score, rule))
 
-        low = text.lower() if text.isascii() else None
         # 1. strong cues: capitalized run, or a listed lower-case name
-        for m in _STRONG_LOW.finditer(low) if low is not None else _STRONG.finditer(text):
+        for m in strong:
             if not at:
                 at = {s: k for k, (s, _, _) in enumerate(toks)}
             i = at.get(m.end())
@@ -139,8 +180,6 @@ class NameRecognizer:
                 emit(i, j, 0.75, "person_cue")
         # 2. weak cues (greetings, sign-offs, line starts): the first word must be a listed first name,
         #    so texts without a capitalized listed first name skip the scan
-        memo, is_first = self._first_memo, self.is_first
-        firsts = [i for i, (_s, _e, w) in enumerate(toks) if (memo[w] if w in memo else is_first(w))]
         weak_cues = _WEAK_LOW.finditer(low) if low is not None else _WEAK.finditer(text)
         if not any(_style(toks[i][2]) in "TU" for i in firsts):
             weak_cues = iter(())
@@ -172,7 +211,7 @@ class NameRecognizer:
             lw = toks[j - 1][2]
             if j > i + 1 and self.is_last(lw) and not (fold(w) in AMBIGUOUS and fold(lw) in AMBIGUOUS):
                 emit(i, j, 0.7 if st == "L" else 0.85, "person_list")
-        for m in _LAST_FIRST.finditer(text):
+        for m in last_first:
             if self.is_last(m.group(1)) and self.is_first(m.group(2)):
                 out.append(Span(m.start(), m.end(), "PERSON", 0.9, "person_list"))
         # 4. e-mail correlation: words that spell a part of an e-mail local part
@@ -189,9 +228,9 @@ class NameRecognizer:
     def _email_names(self, text: str, toks: list[tuple[int, int, str]], out: list[Span]) -> None:
         parts: set[str] = set()
         inside: list[tuple[int, int]] = []
-        for m in _EMAIL.finditer(text):
-            inside.append(m.span())
-            parts.update(p for p in _LOCAL_SPLIT.split(fold(m.group(1))) if len(p) >= 3)
+        for start, end, local in _emails(text):
+            inside.append((start, end))
+            parts.update(p for p in _LOCAL_SPLIT.split(fold(local)) if len(p) >= 3)
         if not parts:
             return
         hits = [k for k, (s, e, w) in enumerate(toks)
@@ -208,6 +247,31 @@ class NameRecognizer:
             if j - i >= 2 or (_style(w) in "TU" and listed):
                 out.append(Span(toks[i][0], toks[j - 1][1], "PERSON", 0.85 if j - i >= 2 else 0.7, "person_email"))
             k += 1
+
+
+def _is_local_char(c: str) -> bool:
+    return c.isalnum() or c in "_.+-"
+
+
+def _emails(text: str) -> Iterator[tuple[int, int, str]]:
+    """(start, end, local part) of each match of `([\\w.+-]+)@[\\w-]+(?:\\.[\\w-]+)+`, as
+    `finditer` gives them, found from the "@" signs: the regex itself tries every start position
+    inside every word run of the text and costs 15 µs a ticket. The local part is the run of local
+    characters before the "@", back to the end of the previous match (`\\w` is `str.isalnum` or
+    "_"); the domain must follow the "@" directly."""
+    prev_end = 0
+    at = text.find("@")
+    while at >= 0:
+        start = at
+        while start > prev_end and _is_local_char(text[start - 1]):
+            start -= 1
+        dom = _DOMAIN.match(text, at + 1) if start < at else None
+        if dom is not None:
+            yield start, dom.end(), text[start:at]
+            prev_end = dom.end()
+            at = text.find("@", prev_end)
+        else:
+            at = text.find("@", at + 1)
 
 
 def _merge(spans: list[Span]) -> list[Span]:

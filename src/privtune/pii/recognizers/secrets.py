@@ -16,6 +16,7 @@ from privtune.pii.recognizers.base import (
     context_regex,
     lowered,
     may_contain,
+    prefilter_hits,
 )
 from privtune.pii.span import Span
 
@@ -105,15 +106,21 @@ class SecretRecognizer:
             r"|" + PASSWORD_WORDS + r"|key|token|secret|bearer|auth|credential|signature|session",
             re.IGNORECASE,
         )
+        #: prefilter ids of the key formats, the password rule and the token shape (see `analyze`)
+        self.prefilter_ids: list[int | None] = [None] * (len(KEY_FORMATS) + 2)
+
+    def prefilter_patterns(self) -> list[tuple[str, int]]:
+        """Each key format, the password rule and the high-entropy token shape, for the prefilter."""
+        return [(p, 0) for p in KEY_FORMATS] + [(PASSWORD, 0), (TOKEN.pattern, 0)]
 
     def _prefilter(self, text: str) -> bool:
         """Same verdict as `self._pre.search(text)`, mostly from substring tests on the lower-cased text."""
         if not text.isascii() and any(c in text for c in ("ı", "İ", "ſ")):
             return bool(self._pre.search(text))
-        low = text.lower()
-        if any(k in low for k in _PRE_LITERALS):
+        low = lowered(text)
+        if may_contain(text, _PRE_LITERALS, low):
             return True
-        return any(k in low for k in _PRE_SHAPE_LITERALS) and bool(_PRE_SHAPES.search(text))
+        return may_contain(text, _PRE_SHAPE_LITERALS, low) and bool(_PRE_SHAPES.search(text))
 
     def analyze(self, text: str) -> list[Span]:
         if not self._prefilter(text):
@@ -123,11 +130,20 @@ class SecretRecognizer:
         present = ()
         if _ANY_FORMAT_LITERAL.search(text):
             present = tuple(i for i, lits in enumerate(FORMAT_LITERALS) if any(lit in text for lit in lits))
+        # rules the prefilter rules out cannot match (dropping formats keeps the alternation's matches:
+        # a format that matches nowhere in the text never wins a position)
+        hits = prefilter_hits(text)
+        ids = self.prefilter_ids
+        n = len(KEY_FORMATS)
+        if hits is not None:
+            present = tuple(i for i in present if ids[i] is None or ids[i] in hits)
+        run_password = hits is None or ids[n] is None or ids[n] in hits
+        run_token = hits is None or ids[n + 1] is None or ids[n + 1] in hits
         out = []
         if present:
             out = [Span(m.start(), m.end(), "SECRET", 1.0, "secret_format") for m in _formats(present).finditer(text)]
         low = lowered(text)
-        for m in self._password.finditer(text) if may_contain(text, _PASSWORD_KEYS, low) else ():
+        for m in self._password.finditer(text) if run_password and may_contain(text, _PASSWORD_KEYS, low) else ():
             v = m.group("v")
             if v.lower() in _STOP:
                 continue
@@ -136,7 +152,7 @@ class SecretRecognizer:
                 continue  # "password is expired": a plain word after is/was is not a secret
             out.append(Span(m.start("v"), m.end("v"), "SECRET", 0.9, "password"))
         ctx = self._ctx if may_contain(text, self._ctx_keys, low) else None
-        for m in TOKEN.finditer(text):
+        for m in TOKEN.finditer(text) if run_token else ():
             tok = m.group()
             if not _looks_random(tok):
                 continue
