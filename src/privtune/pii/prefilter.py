@@ -33,6 +33,8 @@ import re
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
+from re import _constants as _c
+from re import _parser
 from typing import Any
 
 #: Characters outside ASCII or control characters the two engines classify differently.
@@ -59,6 +61,138 @@ def prefilterable(pattern: str, flags: int) -> bool:
     return not (folds and any(c in pattern for c in _FOLD_ONTO_ASCII))
 
 
+# -- Python regex -> a Hyperscan expression that matches wherever the Python one does ----------------
+_CATEGORY = {
+    _c.CATEGORY_DIGIT: r"\d", _c.CATEGORY_NOT_DIGIT: r"\D", _c.CATEGORY_WORD: r"\w", _c.CATEGORY_NOT_WORD: r"\W",
+    _c.CATEGORY_SPACE: r"\s", _c.CATEGORY_NOT_SPACE: r"\S",
+}  # fmt: skip
+_NEGATED_CATEGORY = {
+    _c.CATEGORY_DIGIT: r"\D", _c.CATEGORY_NOT_DIGIT: r"\d", _c.CATEGORY_WORD: r"\W", _c.CATEGORY_NOT_WORD: r"\w",
+    _c.CATEGORY_SPACE: r"\S", _c.CATEGORY_NOT_SPACE: r"\s",
+}  # fmt: skip
+_AT = {
+    _c.AT_BEGINNING: "^", _c.AT_BEGINNING_STRING: r"\A", _c.AT_END: "$", _c.AT_END_STRING: r"\Z",
+    _c.AT_BOUNDARY: r"\b", _c.AT_NON_BOUNDARY: r"\B",
+}  # fmt: skip
+_ONE_CHAR = (_c.LITERAL, _c.NOT_LITERAL, _c.IN, _c.CATEGORY)
+
+
+class _Untranslatable(Exception):
+    pass
+
+
+def _char(code: int) -> str:
+    ch = chr(code)
+    if ch.isascii() and ch.isalnum():
+        return ch
+    return f"\\x{{{code:x}}}"
+
+
+def _class_items(items: list) -> str:
+    out = []
+    for op, av in items:
+        if op is _c.LITERAL:
+            out.append(_char(av))
+        elif op is _c.RANGE:
+            out.append(f"{_char(av[0])}-{_char(av[1])}")
+        elif op is _c.CATEGORY and av in _CATEGORY:
+            out.append(_CATEGORY[av])
+        else:
+            raise _Untranslatable(op)
+    return "".join(out)
+
+
+def _one_char(op: Any, av: Any, negate: bool) -> str:
+    """A single-character matcher, or its complement."""
+    if op is _c.LITERAL or op is _c.NOT_LITERAL:
+        return f"[^{_char(av)}]" if negate == (op is _c.LITERAL) else _char(av)
+    if op is _c.CATEGORY:
+        return (_NEGATED_CATEGORY if negate else _CATEGORY)[av]
+    negated = bool(av) and av[0][0] is _c.NEGATE
+    body = _class_items(av[1:] if negated else av)
+    return f"[{'^' if negate != negated else ''}{body}]"
+
+
+class _Translator:
+    """Walks the parse tree of a Python regex (`re._parser`) and writes a regex without look-arounds
+    or back-references that matches (somewhere) wherever the original matches:
+    - a negative look-behind of one character class at the very start, `(?<![\\w-])`, becomes
+      `(?:^|[^\\w-])` (the character before the match is consumed instead of looked at), and so does
+      the look-behind-after-the-first-character form `\\d(?<![\\w-]\\d)`;
+    - a negative look-ahead of one class at the very end becomes `(?:[^C]|$)`;
+    - a positive look-behind at the start or look-ahead at the end is consumed;
+    - every other look-around is dropped, and a back-reference is replaced by its group's pattern
+      (both match more, never less)."""
+
+    def __init__(self) -> None:
+        self.groups: dict[int, str] = {}
+
+    def seq(self, items: list, top: bool = False) -> str:
+        items = list(items)
+        out = []
+        start = 0
+        if top and len(items) >= 2 and items[1][0] is _c.ASSERT_NOT and items[1][1][0] == -1:
+            # X(?<!CX): "the character before X is not C" (X one character)
+            body = list(items[1][1][1])
+            if items[0][0] in _ONE_CHAR and len(body) == 2 and body[1] == items[0] and body[0][0] in _ONE_CHAR:
+                out.append(f"(?:^|{_one_char(*body[0], negate=True)}){self.item(*items[0])}")
+                start = 2
+        for k in range(start, len(items)):
+            op, av = items[k]
+            first, last = top and k == 0, top and k == len(items) - 1
+            if op is _c.ASSERT_NOT:
+                direction, body = av[0], list(av[1])
+                one = len(body) == 1 and body[0][0] in _ONE_CHAR
+                if first and direction == -1 and one:
+                    out.append(f"(?:^|{_one_char(*body[0], negate=True)})")
+                elif last and direction == 1 and one:
+                    out.append(f"(?:{_one_char(*body[0], negate=True)}|$)")
+                continue  # any other negative look-around: dropped
+            if op is _c.ASSERT:
+                direction, body = av
+                if (first and direction == -1) or (last and direction == 1):
+                    out.append(f"(?:{self.seq(body)})")
+                continue
+            out.append(self.item(op, av))
+        return "".join(out)
+
+    def item(self, op: Any, av: Any) -> str:
+        if op in _ONE_CHAR:
+            return _one_char(op, av, negate=False)
+        if op is _c.ANY:
+            return "."
+        if op in (_c.MAX_REPEAT, _c.MIN_REPEAT, _c.POSSESSIVE_REPEAT):
+            lo, hi, body = av
+            return f"(?:{self.seq(body)}){{{lo},{'' if hi == _c.MAXREPEAT else hi}}}"
+        if op is _c.SUBPATTERN:
+            group, add, remove, body = av
+            inner = self.seq(body)
+            if group is not None:
+                self.groups[group] = inner
+            flags = "".join(f for bit, f in ((re.IGNORECASE, "i"), (re.MULTILINE, "m"), (re.DOTALL, "s")) if add & bit)
+            off = "".join(f for bit, f in ((re.IGNORECASE, "i"), (re.MULTILINE, "m"), (re.DOTALL, "s")) if remove & bit)
+            return f"(?{flags}{'-' + off if off else ''}:{inner})"
+        if op is _c.BRANCH:
+            return "(?:" + "|".join(self.seq(alt) for alt in av[1]) + ")"
+        if op is _c.AT and av in _AT:
+            return _AT[av]
+        if op is _c.GROUPREF and av in self.groups:
+            return f"(?:{self.groups[av]})"
+        if op is _c.ATOMIC_GROUP:
+            return f"(?:{self.seq(av)})"
+        raise _Untranslatable(op)
+
+
+def to_hyperscan(pattern: str, flags: int = 0) -> tuple[str, int] | None:
+    """(expression, `re` flags in force) for Hyperscan, matching wherever `pattern` matches; None
+    when the pattern uses a construct this translation does not know."""
+    try:
+        tree = _parser.parse(pattern, flags)
+        return _Translator().seq(list(tree), top=True), tree.state.flags
+    except (_Untranslatable, re.error, RecursionError):
+        return None
+
+
 def cache_dir() -> Path:
     env = os.environ.get("PRIVTUNE_CACHE_DIR")
     if env:
@@ -80,6 +214,10 @@ class RegexPrefilter:
         for i, (pattern, flags) in enumerate(patterns):
             if not prefilterable(pattern, flags):
                 continue
+            translated = to_hyperscan(pattern, flags)
+            if translated is None:
+                continue
+            pattern, flags = translated
             f = base
             if flags & re.IGNORECASE:
                 f |= hs.HS_FLAG_CASELESS

@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Collection
+from typing import Any
 
 from privtune.pii.config import PiiConfig
 from privtune.pii.recognizers.base import DIGIT, context_keys, context_regex, has_context, may_contain
@@ -61,6 +62,7 @@ class PhoneRecognizer:
 
         self.regions = [r.upper() for r in regions] or ["US"]
         self._probes: list[tuple[str, str, list[re.Pattern[str]]]] | None = None
+        self._bounds: dict[str, Any] = {}
         self._ctx = context_regex(CONTEXT)
         self._ctx_keys = context_keys(CONTEXT)
 
@@ -114,6 +116,34 @@ class PhoneRecognizer:
         known = set(first) | set(rest)
         return first + rest + [r for r in self.regions if r not in known]
 
+    def _too_long_for(self, region: str, digits: str) -> bool:
+        """Whether every national significant number `phonenumbers.parse(digits, region)` can arrive
+        at is longer than any number length of the region's country code (then the number is neither
+        valid nor possible there, and the ~60 µs parse is skipped).
+
+        parse may strip the region's country code when the digits start with it, and its national
+        prefix (`national_prefix_for_parsing`, a regex matched at the start) up to twice; every
+        combination is tried here. Regions whose parsing can rewrite digits (a prefix transform rule)
+        or reroute them (the digits start with the international dialling prefix) are never skipped."""
+        bound = self._bounds.get(region, False)
+        if bound is False:
+            bound = self._bounds[region] = _length_bound(region)
+        if bound is None:
+            return False
+        ccs, prefix_rx, idd_rx, max_len = bound
+        if idd_rx is not None and idd_rx.match(digits):
+            return False
+        forms = {digits}
+        if digits.startswith(ccs):
+            forms.add(digits[len(ccs) :])
+        if prefix_rx is not None:
+            for _ in range(2):
+                for f in list(forms):
+                    m = prefix_rx.match(f)
+                    if m:
+                        forms.add(f[m.end() :])
+        return min(map(len, forms)) > max_len
+
     @functools.lru_cache(maxsize=65536)  # noqa: B019 - one instance per process; numbers repeat
     def _score(self, cand: str) -> float:
         import phonenumbers
@@ -125,7 +155,10 @@ class PhoneRecognizer:
         intl = cand.startswith(("+", "00"))
         regions = [None] if cand.startswith("+") else ["US"] if intl else self._likely_first(cand)
         possible = False
+        digits = "".join(_NON_DIGIT.split(cand)) if region_bounds_apply(cand) else None
         for region in regions:
+            if digits is not None and region is not None and self._too_long_for(region, digits):
+                continue  # phonenumbers would find it neither valid nor possible there
             try:
                 num = phonenumbers.parse(cand if not cand.startswith("00") else "+" + cand[2:], region)
             except phonenumbers.NumberParseException:
@@ -166,6 +199,47 @@ class PhoneRecognizer:
                 score = min(1.0, score + 0.35)
             out.append(Span(start, end, "PHONE_NUMBER", score, self.name))
         return out
+
+
+def region_bounds_apply(cand: str) -> bool:
+    """The length bound holds for national numbers of ASCII digits and separators only (no "+", no
+    "00", no extension letters, which phonenumbers may turn into digits; no other scripts' digits,
+    which it normalizes before matching prefixes)."""
+    return cand.isascii() and not cand.startswith(("+", "00")) and not any(c.isalpha() for c in cand)
+
+
+def _length_bound(region: str) -> tuple[str, re.Pattern[str] | None, re.Pattern[str] | None, int] | None:
+    """(country code, national prefix regex, international prefix regex, longest number length of
+    any region sharing the country code) from phonenumbers' metadata; None where no bound holds."""
+    import phonenumbers
+    from phonenumbers import PhoneMetadata
+
+    meta = PhoneMetadata.metadata_for_region(region)
+    if meta is None or meta.national_prefix_transform_rule:
+        return None
+    lengths: list[int] = []
+    for code in phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(meta.country_code, ()):
+        m = PhoneMetadata.metadata_for_region(code)
+        if m is None:
+            return None
+        descs = [getattr(m, name, None) for name in _DESCS]
+        for d in descs:
+            if d is not None:
+                lengths += [n for n in (*(d.possible_length or ()), *(d.possible_length_local_only or ())) if n > 0]
+        if m.general_desc is None or not m.general_desc.possible_length:
+            return None  # no length data: no bound
+    if not lengths:
+        return None
+    prefix = re.compile(meta.national_prefix_for_parsing) if meta.national_prefix_for_parsing else None
+    idd = re.compile(meta.international_prefix) if meta.international_prefix else None
+    return str(meta.country_code), prefix, idd, max(lengths)
+
+
+_DESCS = (
+    "general_desc", "fixed_line", "mobile", "toll_free", "premium_rate", "shared_cost", "personal_number", "voip",
+    "pager", "uan", "emergency", "voicemail", "short_code", "standard_rate", "carrier_specific", "sms_services",
+    "no_international_dialling",
+)  # fmt: skip
 
 
 def recognizers(cfg: PiiConfig) -> list[PhoneRecognizer]:
