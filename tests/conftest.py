@@ -10,6 +10,8 @@ import pytest
 
 # Keys created by the tests live in a throwaway home, never in the developer's ~/.config.
 os.environ["PRIVTUNE_HOME"] = tempfile.mkdtemp(prefix="privtune-test-home-")
+# Compiled regex prefilters are cached once per test session, not in the developer's ~/.cache.
+os.environ["PRIVTUNE_CACHE_DIR"] = tempfile.mkdtemp(prefix="privtune-test-cache-")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 

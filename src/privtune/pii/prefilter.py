@@ -12,9 +12,10 @@ without the prefilter (tests compare both on the benchmark data and on generated
 Where the two regex dialects could disagree the prefilter says nothing (None: run every pattern):
 - only ASCII text without control characters other than tab, CR and LF is prefiltered, so `\\w`,
   `\\d`, `\\s` and `\\b` mean the same in both engines (Python's `\\s` also matches \\x1c-\\x1f);
-- a pattern is left out (always run) when Hyperscan cannot compile it or when it uses syntax the
-  dialects read differently (`{,n}`, POSIX classes, `\\N`, numbered back-references above 9, case
-  folding of non-ASCII letters onto ASCII ones);
+- a pattern is left out (always run) when Hyperscan cannot compile it, when `to_hyperscan` does not
+  know one of its constructs, or when it uses syntax the dialects read differently (`{,n}`, POSIX
+  classes, `\\N`, numbered back-references above 9, letters such as ſ that Python's IGNORECASE
+  folds onto ASCII ones);
 - user regexes from `pii.custom` are never prefiltered.
 
 Compiling takes a few tenths of a second, so the compiled database is cached on disk (keyed by the
@@ -41,8 +42,8 @@ from typing import Any
 _UNSAFE_TEXT = re.compile(r"[^\t\n\r\x20-\x7e]")
 #: Pattern syntax the two dialects read differently.
 _UNSAFE_SYNTAX = re.compile(r"\{,|\[:|\\N|\\[1-9]\d|\(\?[aLu]")
-#: Non-ASCII letters that Python's IGNORECASE folds onto ASCII ones (ſ ~ s, K ~ k, ı ~ i, İ ~ i).
-_FOLD_ONTO_ASCII = ("ſ", "K", "ı", "İ")
+#: Non-ASCII letters that Python's IGNORECASE folds onto ASCII ones: long s, Kelvin sign, dotless i, dotted I.
+_FOLD_ONTO_ASCII = frozenset((0x17F, 0x212A, 0x131, 0x130))
 
 
 def hyperscan_module() -> Any | None:
@@ -54,11 +55,9 @@ def hyperscan_module() -> Any | None:
 
 
 def prefilterable(pattern: str, flags: int) -> bool:
-    """Whether Hyperscan's reading of `pattern` is a superset of Python's on safe ASCII text."""
-    if _UNSAFE_SYNTAX.search(pattern):
-        return False
-    folds = flags & re.IGNORECASE or "(?i" in pattern
-    return not (folds and any(c in pattern for c in _FOLD_ONTO_ASCII))
+    """Whether `pattern` can be translated so that Hyperscan matches wherever Python does, on safe
+    ASCII text (syntax both read alike, and a translation exists)."""
+    return not _UNSAFE_SYNTAX.search(pattern) and to_hyperscan(pattern, flags) is not None
 
 
 # -- Python regex -> a Hyperscan expression that matches wherever the Python one does ----------------
@@ -82,6 +81,8 @@ class _Untranslatable(Exception):
 
 
 def _char(code: int) -> str:
+    if code in _FOLD_ONTO_ASCII:  # Python's IGNORECASE folds these onto ASCII letters, PCRE's does not
+        raise _Untranslatable(code)
     ch = chr(code)
     if ch.isascii() and ch.isalnum():
         return ch
@@ -94,6 +95,8 @@ def _class_items(items: list) -> str:
         if op is _c.LITERAL:
             out.append(_char(av))
         elif op is _c.RANGE:
+            if any(av[0] <= c <= av[1] for c in _FOLD_ONTO_ASCII):
+                raise _Untranslatable(op)
             out.append(f"{_char(av[0])}-{_char(av[1])}")
         elif op is _c.CATEGORY and av in _CATEGORY:
             out.append(_CATEGORY[av])
@@ -212,9 +215,7 @@ class RegexPrefilter:
         todo: list[tuple[int, bytes, int]] = []
         base = hs.HS_FLAG_PREFILTER | hs.HS_FLAG_SINGLEMATCH | hs.HS_FLAG_ALLOWEMPTY | hs.HS_FLAG_UTF8
         for i, (pattern, flags) in enumerate(patterns):
-            if not prefilterable(pattern, flags):
-                continue
-            translated = to_hyperscan(pattern, flags)
+            translated = None if _UNSAFE_SYNTAX.search(pattern) else to_hyperscan(pattern, flags)
             if translated is None:
                 continue
             pattern, flags = translated
