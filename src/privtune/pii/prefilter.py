@@ -41,7 +41,7 @@ from typing import Any
 #: Characters outside ASCII or control characters the two engines classify differently.
 _UNSAFE_TEXT = re.compile(r"[^\t\n\r\x20-\x7e]")
 #: Pattern syntax the two dialects read differently.
-_UNSAFE_SYNTAX = re.compile(r"\{,|\[:|\\N|\\[1-9]\d|\(\?[aLu]")
+_UNSAFE_SYNTAX = re.compile(r"\{,|\[[^\]]*\[:\^?[a-z]+:\]|\\N|\\[1-9]\d|\(\?[aLu]")
 #: Non-ASCII letters that Python's IGNORECASE folds onto ASCII ones: long s, Kelvin sign, dotless i, dotted I.
 _FOLD_ONTO_ASCII = frozenset((0x17F, 0x212A, 0x131, 0x130))
 

@@ -233,8 +233,11 @@ class NameRecognizer:
             parts.update(p for p in _LOCAL_SPLIT.split(fold(local)) if len(p) >= 3)
         if not parts:
             return
-        hits = [k for k, (s, e, w) in enumerate(toks)
-                if fold(w) in parts and not any(a <= s < b for a, b in inside) and fold(w) not in STOPWORDS]
+        # each distinct word is folded once (a ticket repeats its words)
+        spelled = {w for w in {t[2] for t in toks} if (fw := fold(w)) in parts and fw not in STOPWORDS}
+        if not spelled:
+            return
+        hits = [k for k, (s, _e, w) in enumerate(toks) if w in spelled and not any(a <= s < b for a, b in inside)]
         k = 0
         while k < len(hits):
             i = hits[k]
