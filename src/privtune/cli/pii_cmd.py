@@ -37,7 +37,7 @@ def register(app: typer.Typer) -> None:
         findings: Path = typer.Option(None, "--findings", help="Findings JSONL to write (required for a file INPUT)."),
         as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
         workers: int = typer.Option(None, "--workers", min=1, help="Worker processes (default: config pii.workers)."),
-        ner: str = typer.Option(None, "--ner", help="NER model: installed spaCy pipeline name/path, or `none`."),
+        ner: str = typer.Option(None, "--ner", help="NER model: installed spaCy pipeline name/path, hf:<dir>, gliner:<dir>, or `none`."),
         config: Path = typer.Option(None, "--config", "-c", help="Pipeline YAML (sections pii, ingest, security)."),
     ) -> None:
         """Find PII and secrets: one JSON line per record and field with offsets, types, scores and
@@ -68,7 +68,7 @@ def register(app: typer.Typer) -> None:
     def protect(
         run_dir: Path = typer.Argument(..., metavar="RUN", help="Run directory (after `privtune ingest`)."),
         config: Path = typer.Option(None, "--config", "-c", help="Pipeline YAML (sections pii, protect, security)."),
-        ner: str = typer.Option(None, "--ner", help="NER model: installed spaCy pipeline name/path, or `none`."),
+        ner: str = typer.Option(None, "--ner", help="NER model: installed spaCy pipeline name/path, hf:<dir>, gliner:<dir>, or `none`."),
         as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
     ) -> None:
         """De-identify a run by policy: protect/train.jsonl, protect/eval_only.jsonl, a report (JSON +

@@ -80,7 +80,13 @@ class NerConfig(StrictModel):
         },
         description="Model label -> privtune entity type; labels not listed are ignored.",
     )
-    score: float = Field(0.85, ge=0.0, le=1.0, description="Score given to NER spans (models without scores).")
+    score: float = Field(
+        0.85,
+        ge=0.0,
+        le=1.0,
+        description="Score given to NER spans by backends without probabilities (spaCy); hf: and gliner: "
+        "spans carry the model's own score.",
+    )
 
 
 class PiiConfig(StrictModel):
