@@ -13,10 +13,11 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(STAMP): $(BIN)/python pyproject.toml requirements/spacy-model.txt
+$(STAMP): $(BIN)/python pyproject.toml requirements/spacy-model.txt requirements/gliner.txt
 	$(BIN)/python -c "import torch" 2>/dev/null || $(BIN)/python -m pip install --quiet "$(TORCH_SPEC)"
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	$(BIN)/python -m pip install --quiet --no-deps --require-hashes -r requirements/spacy-model.txt
+	$(BIN)/python -m pip install --quiet --no-deps -r requirements/gliner.txt
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -87,6 +87,21 @@ class NerConfig(StrictModel):
         description="Score given to NER spans by backends without probabilities (spaCy); hf: and gliner: "
         "spans carry the model's own score.",
     )
+    gliner_labels: dict[str, str] = Field(
+        default_factory=lambda: {"person": "PERSON", "location": "LOCATION", "organization": "ORGANIZATION"},
+        description="GLiNER only: natural-language label prompt -> privtune entity type. The prompts are "
+        "what the model is asked to find; each extra prompt costs speed.",
+    )
+    gliner_threshold: float = Field(
+        0.5, ge=0.0, le=1.0, description="GLiNER only: the model returns spans scoring at least this."
+    )
+
+    @field_validator("gliner_labels")
+    @classmethod
+    def _gliner_labels(cls, v: dict[str, str]) -> dict[str, str]:
+        if not v or any(not k.strip() for k in v):
+            raise ValueError("gliner_labels needs at least one non-empty label prompt")
+        return v
 
 
 class PiiConfig(StrictModel):
