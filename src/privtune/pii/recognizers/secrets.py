@@ -106,12 +106,13 @@ class SecretRecognizer:
             r"|" + PASSWORD_WORDS + r"|key|token|secret|bearer|auth|credential|signature|session",
             re.IGNORECASE,
         )
-        #: prefilter ids of the key formats, the password rule and the token shape (see `analyze`)
-        self.prefilter_ids: list[int | None] = [None] * (len(KEY_FORMATS) + 2)
+        #: prefilter ids of the key formats, the password rule, the token shape and `_pre` (see `analyze`)
+        self.prefilter_ids: list[int | None] = [None] * (len(KEY_FORMATS) + 3)
 
     def prefilter_patterns(self) -> list[tuple[str, int]]:
-        """Each key format, the password rule and the high-entropy token shape, for the prefilter."""
-        return [(p, 0) for p in KEY_FORMATS] + [(PASSWORD, 0), (TOKEN.pattern, 0)]
+        """Each key format, the password rule, the high-entropy token shape and the prefilter regex
+        (a plain alternation without look-arounds, which Hyperscan matches exactly where `re` does)."""
+        return [(p, 0) for p in KEY_FORMATS] + [(PASSWORD, 0), (TOKEN.pattern, 0), (self._pre.pattern, re.IGNORECASE)]
 
     def _prefilter(self, text: str) -> bool:
         """Same verdict as `self._pre.search(text)`, mostly from substring tests on the lower-cased text."""
@@ -123,20 +124,23 @@ class SecretRecognizer:
         return may_contain(text, _PRE_SHAPE_LITERALS, low) and bool(_PRE_SHAPES.search(text))
 
     def analyze(self, text: str) -> list[Span]:
-        if not self._prefilter(text):
-            return []
-        # only the formats whose literal is in the text can match: the alternation of those finds the
-        # same matches as the alternation of all
-        present = ()
-        if _ANY_FORMAT_LITERAL.search(text):
-            present = tuple(i for i, lits in enumerate(FORMAT_LITERALS) if any(lit in text for lit in lits))
-        # rules the prefilter rules out cannot match (dropping formats keeps the alternation's matches:
-        # a format that matches nowhere in the text never wins a position)
         hits = prefilter_hits(text)
         ids = self.prefilter_ids
         n = len(KEY_FORMATS)
-        if hits is not None:
-            present = tuple(i for i in present if ids[i] is None or ids[i] in hits)
+        pre = ids[n + 2]
+        if not (pre in hits if hits is not None and pre is not None else self._prefilter(text)):
+            return []
+        # only the formats whose literal is in the text can match, and of those only the ones the
+        # prefilter reports: the alternation of those finds the same matches as the alternation of
+        # all (a format that matches nowhere in the text never wins a position)
+        if hits is not None and None not in ids[:n]:
+            present = tuple(i for i in range(n) if ids[i] in hits)
+        elif _ANY_FORMAT_LITERAL.search(text):
+            present = tuple(i for i, lits in enumerate(FORMAT_LITERALS) if any(lit in text for lit in lits))
+            if hits is not None:
+                present = tuple(i for i in present if ids[i] is None or ids[i] in hits)
+        else:
+            present = ()
         run_password = hits is None or ids[n] is None or ids[n] in hits
         run_token = hits is None or ids[n + 1] is None or ids[n + 1] in hits
         out = []
@@ -152,11 +156,8 @@ class SecretRecognizer:
                 continue  # "password is expired": a plain word after is/was is not a secret
             out.append(Span(m.start("v"), m.end("v"), "SECRET", 0.9, "password"))
         ctx = self._ctx if may_contain(text, self._ctx_keys, low) else None
-        for m in TOKEN.finditer(text) if run_token else ():
-            tok = m.group()
-            if not _looks_random(tok):
-                continue
-            if ctx is not None and _near(ctx, text, m.start(), m.end()):
+        for m in TOKEN.finditer(text) if run_token and ctx is not None else ():  # no context word: none
+            if _near(ctx, text, m.start(), m.end()) and _looks_random(m.group()):
                 out.append(Span(m.start(), m.end(), "SECRET", 0.8, "high_entropy"))
         return out
 
