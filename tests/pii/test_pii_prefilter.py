@@ -205,3 +205,20 @@ def test_tokens_from_findall_match_finditer(text: str) -> None:
     rec = names.NameRecognizer()
     words = names._WORD.findall(text)
     assert rec._tokens(text, words) == [(m.start(), m.end(), m.group()) for m in names._WORD.finditer(text)]
+
+
+def test_valid_shortcut_agrees_with_phonenumbers() -> None:
+    import phonenumbers
+
+    rng = random.Random(9)
+    checked = 0
+    for _ in range(3000):
+        region = rng.choice(["US", "GB", "CA", "AU", "IT", "DE", "FR", "IN"])
+        digits = rng.choice(["", "0", "1"]) + "".join(rng.choice("0123456789") for _ in range(rng.randint(7, 11)))
+        try:
+            num = phonenumbers.parse(digits, region)
+        except phonenumbers.NumberParseException:
+            continue
+        assert phone._is_valid(num, region) == phonenumbers.is_valid_number(num), (digits, region)
+        checked += phonenumbers.is_valid_number(num)
+    assert checked > 300

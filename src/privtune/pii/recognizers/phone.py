@@ -163,7 +163,7 @@ class PhoneRecognizer:
                 num = phonenumbers.parse(cand if not cand.startswith("00") else "+" + cand[2:], region)
             except phonenumbers.NumberParseException:
                 continue
-            if phonenumbers.is_valid_number(num):
+            if _is_valid(num, region):
                 return 1.0 if formatted else 0.45
             possible = possible or phonenumbers.is_possible_number(num)
         return 0.55 if possible and formatted else 0.0
@@ -199,6 +199,30 @@ class PhoneRecognizer:
                 score = min(1.0, score + 0.35)
             out.append(Span(start, end, "PHONE_NUMBER", score, self.name))
         return out
+
+
+@functools.cache
+def _first_claimant(country_code: int) -> str | None:
+    """The region `phonenumbers.region_code_for_number` tries first for a country code, when it
+    claims a number by its number patterns alone (no leading-digits rule); None otherwise."""
+    import phonenumbers
+    from phonenumbers import PhoneMetadata
+
+    regions = phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(country_code) or ()
+    meta = PhoneMetadata.metadata_for_region(regions[0]) if regions else None
+    return regions[0] if meta is not None and meta.leading_digits is None else None
+
+
+def _is_valid(num: Any, region: str | None) -> bool:
+    """`phonenumbers.is_valid_number(num)`, skipping its search over every region of the country
+    code (+1 has 25) when the region the number was parsed for is the first one it tries and finds
+    the number valid: the search would stop there with the same answer."""
+    import phonenumbers
+
+    first = region is not None and _first_claimant(num.country_code) == region
+    if first and phonenumbers.is_valid_number_for_region(num, region):
+        return True
+    return phonenumbers.is_valid_number(num)
 
 
 def region_bounds_apply(cand: str) -> bool:
