@@ -130,7 +130,13 @@ def test_compiled_database_is_cached_and_a_bad_cache_is_rebuilt(tmp_path, monkey
     first, _ = _analyzers(entities=["EMAIL_ADDRESS", "US_SSN"])
     files = list(tmp_path.glob("prefilter-*.hsdb"))
     assert len(files) == 1
+    def no_translation(*_a, **_k):
+        raise AssertionError("a cached database needs no translation")
+
+    monkeypatch.setattr(pf, "to_hyperscan", no_translation)
     again, _ = _analyzers(entities=["EMAIL_ADDRESS", "US_SSN"])
+    monkeypatch.undo()
+    monkeypatch.setenv("PRIVTUNE_CACHE_DIR", str(tmp_path))
     assert again.prefilter.ids == first.prefilter.ids
     text = "mail a@b.example.org ssn 234-56-7890"
     assert again.analyze(text) == first.analyze(text) and len(first.analyze(text)) == 2

@@ -44,6 +44,8 @@ _UNSAFE_TEXT = re.compile(r"[^\t\n\r\x20-\x7e]")
 _UNSAFE_SYNTAX = re.compile(r"\{,|\[[^\]]*\[:\^?[a-z]+:\]|\\N|\\[1-9]\d|\(\?[aLu]")
 #: Non-ASCII letters that Python's IGNORECASE folds onto ASCII ones: long s, Kelvin sign, dotless i, dotted I.
 _FOLD_ONTO_ASCII = frozenset((0x17F, 0x212A, 0x131, 0x130))
+#: Bumped whenever `to_hyperscan` or the Hyperscan flags change: part of the cache key.
+_TRANSLATION_VERSION = 1
 
 
 def hyperscan_module() -> Any | None:
@@ -212,43 +214,54 @@ class RegexPrefilter:
         #: ids (indices into `patterns`) the database holds; the others are never ruled out
         self.ids: list[int] = []
         self.db: Any = None
+        if patterns and not self._load(patterns):
+            self._build(patterns)
+
+    def _cache_path(self, patterns: Sequence[tuple[str, int]]) -> Path:
+        """Keyed by the source patterns (a cached database needs no translation at start-up), the
+        translation's version, Hyperscan's version and the machine."""
+        h = hashlib.sha256(
+            f"{_TRANSLATION_VERSION}|{self._hs.__version__}|{platform.machine()}|{platform.processor()}".encode()
+        )
+        for i, (pattern, flags) in enumerate(patterns):
+            h.update(b"\0%d\0%d\0" % (i, flags) + pattern.encode())
+        return cache_dir() / f"prefilter-{h.hexdigest()[:32]}.hsdb"
+
+    def _load(self, patterns: Sequence[tuple[str, int]]) -> bool:
+        """The cached database: a header line with the ids it holds, then Hyperscan's serialized bytes."""
+        hs = self._hs
+        try:
+            header, blob = self._cache_path(patterns).read_bytes().split(b"\n", 1)
+            db = hs.loadb(blob, hs.HS_MODE_BLOCK)
+            db.scratch = hs.Scratch(db)  # a loaded database comes without scan scratch space
+            ids = json.loads(header)
+        except (OSError, ValueError, TypeError, hs.error):
+            return False
+        if not isinstance(ids, list) or not all(isinstance(i, int) and 0 <= i < len(patterns) for i in ids):
+            return False
+        self.ids, self.db = ids, db
+        return True
+
+    def _build(self, patterns: Sequence[tuple[str, int]]) -> None:
+        """Translate, compile (leaving out what Hyperscan rejects: those patterns always run), cache."""
+        hs = self._hs
         todo: list[tuple[int, bytes, int]] = []
         base = hs.HS_FLAG_PREFILTER | hs.HS_FLAG_SINGLEMATCH | hs.HS_FLAG_ALLOWEMPTY | hs.HS_FLAG_UTF8
         for i, (pattern, flags) in enumerate(patterns):
             translated = None if _UNSAFE_SYNTAX.search(pattern) else to_hyperscan(pattern, flags)
             if translated is None:
                 continue
-            pattern, flags = translated
+            expr, eflags = translated
             f = base
-            if flags & re.IGNORECASE:
+            if eflags & re.IGNORECASE:
                 f |= hs.HS_FLAG_CASELESS
-            if flags & re.MULTILINE:
+            if eflags & re.MULTILINE:
                 f |= hs.HS_FLAG_MULTILINE
-            if flags & re.DOTALL:
+            if eflags & re.DOTALL:
                 f |= hs.HS_FLAG_DOTALL
-            todo.append((i, pattern.encode(), f))
-        if todo:
-            self._load_or_compile(todo)
-
-    def _cache_path(self, todo: list[tuple[int, bytes, int]]) -> Path:
-        h = hashlib.sha256(f"{self._hs.__version__}|{platform.machine()}|{platform.processor()}".encode())
-        for i, e, f in todo:
-            h.update(b"\0%d\0%d\0" % (i, f) + e)
-        return cache_dir() / f"prefilter-{h.hexdigest()[:32]}.hsdb"
-
-    def _load_or_compile(self, todo: list[tuple[int, bytes, int]]) -> None:
-        """The cached database (a header line with the ids it holds, then Hyperscan's serialized
-        bytes), or a new one: patterns Hyperscan rejects are left out and always run."""
-        hs = self._hs
-        path = self._cache_path(todo)
-        try:
-            header, blob = path.read_bytes().split(b"\n", 1)
-            db = hs.loadb(blob, hs.HS_MODE_BLOCK)
-            db.scratch = hs.Scratch(db)  # a loaded database comes without scan scratch space
-            self.ids, self.db = json.loads(header), db
+            todo.append((i, expr.encode(), f))
+        if not todo:
             return
-        except (OSError, ValueError, TypeError, hs.error):
-            pass
         try:
             db, ok = self._compile(todo), todo
         except hs.error:  # one pattern at a time, to leave out those Hyperscan rejects
@@ -257,6 +270,7 @@ class RegexPrefilter:
                 return
             db = self._compile(ok)
         self.ids, self.db = [i for i, _, _ in ok], db
+        path = self._cache_path(patterns)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             with tempfile.NamedTemporaryFile(dir=path.parent, prefix=".tmp-", delete=False) as fh:
