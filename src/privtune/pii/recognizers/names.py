@@ -45,6 +45,14 @@ _WEAK = re.compile(rf"(?i:\b(?:{_WEAK_CUES})){_WEAK_TAIL}")
 # alternation of literals lets the regex engine skip non-starting characters, 3-4x faster.
 _STRONG_LOW = re.compile(rf"\b(?:{_STRONG_CUES})[ \t]*")
 _WEAK_LOW = re.compile(rf"\b(?:{_WEAK_CUES}){_WEAK_TAIL}")
+# The same, ending where the search window ends (a name's first letter): searched only in a short
+# window before each capitalized listed first name instead of over the whole text.
+_WEAK_END = re.compile(rf"(?:(?i:\b(?:{_WEAK_CUES})){_WEAK_TAIL})\Z")
+_WEAK_END_LOW = re.compile(rf"(?:\b(?:{_WEAK_CUES}){_WEAK_TAIL})\Z")
+#: Characters a weak cue's tail is made of (walked back over before the window starts) and the
+#: longest cue word or punctuation before them, plus slack.
+_CUE_GAP = frozenset(" \t\n,->—–")
+_CUE_REACH = 16
 _DOMAIN = re.compile(r"[\w-]+(?:\.[\w-]+)+")
 _LOCAL_SPLIT = re.compile(r"[._+\-\d]+")
 _LAST_FIRST = re.compile(r"\b([A-ZÀ-Þ][A-ZÀ-Þ'’-]+), ([A-ZÀ-Þ][a-zß-ÿ'’-]+)\b")
@@ -180,17 +188,17 @@ class NameRecognizer:
                 emit(i, j, 0.75, "person_cue")
         # 2. weak cues (greetings, sign-offs, line starts): the first word must be a listed first name,
         #    so texts without a capitalized listed first name skip the scan
-        weak_cues = _WEAK_LOW.finditer(low) if low is not None else _WEAK.finditer(text)
-        if not any(_style(toks[i][2]) in "TU" for i in firsts):
-            weak_cues = iter(())
-        for m in weak_cues:
-            if not at:
-                at = {s: k for k, (s, _, _) in enumerate(toks)}
-            i = at.get(m.end())
-            if i is None:
+        #    ending right where the name starts (the leftmost such cue: a worded one before a line start)
+        src, weak = (low, _WEAK_END_LOW) if low is not None else (text, _WEAK_END)
+        for i in firsts:
+            start, _e, w = toks[i]
+            if _style(w) not in "TU":
                 continue
-            w = toks[i][2]
-            if _style(w) not in "TU" or not self.is_first(w):
+            k = start
+            while k > 0 and src[k - 1] in _CUE_GAP:
+                k -= 1
+            m = weak.search(src, max(0, k - _CUE_REACH), start)
+            if m is None:
                 continue
             j = self._run(text, toks, i, "TU", listed_only=True)
             if j == i + 1 and fold(w) in AMBIGUOUS and not any(c.isalpha() for c in m.group()):
