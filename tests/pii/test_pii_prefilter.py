@@ -228,3 +228,11 @@ def test_valid_shortcut_agrees_with_phonenumbers() -> None:
         assert phone._is_valid(num, region) == phonenumbers.is_valid_number(num), (digits, region)
         checked += phonenumbers.is_valid_number(num)
     assert checked > 300
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="0123456789 +-.()/xXet@a\n", max_size=40))
+def test_phone_candidate_lookahead_changes_no_match(text: str) -> None:
+    plain = re.compile(phone.CANDIDATE.pattern.replace(r"(?=[+(\d])", "", 1), re.IGNORECASE)
+    assert plain.pattern != phone.CANDIDATE.pattern
+    assert [m.span() for m in phone.CANDIDATE.finditer(text)] == [m.span() for m in plain.finditer(text)]
