@@ -108,7 +108,7 @@ GERMANIC_KEYS = (
 )  # fmt: skip
 FR_KEYS = ("rue", "avenue", "boulevard", "place", "chemin", "impasse", "allée", "quai", "cours", "route")
 
-ZIP = r"(?<![\w-])\d{5}(?:-\d{4})?(?![\w-])"
+ZIP = r"(?=\d)(?<![\w-])\d{5}(?:-\d{4})?(?![\w-])"
 _STATE_BEFORE = re.compile(r"\b[A-Z]{2},?\s+$")
 
 

@@ -24,9 +24,9 @@ NUMERIC = [
     (rf"(?<![\w./-]){_M}([/.-]){_D}\1(?:{_Y}|\d\d)(?![\w/]|[.-]\d)", 0.6, _DMY_GATE),
 ]
 WRITTEN = [
-    (rf"(?<!\w){MONTHS}\s+{_D}(?:st|nd|rd|th)?,?\s+{_Y}(?!\w)", 0.85),
-    (rf"(?<!\w){_D}(?:st|nd|rd|th)?\s+(?:of\s+)?{MONTHS},?\s+{_Y}(?!\w)", 0.85),
-    (rf"(?<!\w){MONTHS}\s+{_Y}(?!\w)", 0.5),
+    (rf"(?=[JFMASOND])(?<!\w){MONTHS}\s+{_D}(?:st|nd|rd|th)?,?\s+{_Y}(?!\w)", 0.85),
+    (rf"(?=\d)(?<!\w){_D}(?:st|nd|rd|th)?\s+(?:of\s+)?{MONTHS},?\s+{_Y}(?!\w)", 0.85),
+    (rf"(?=[JFMASOND])(?<!\w){MONTHS}\s+{_Y}(?!\w)", 0.5),
 ]
 #: Every written date names a month.
 MONTH_KEYS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")

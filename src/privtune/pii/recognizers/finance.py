@@ -10,7 +10,7 @@ from privtune.pii.recognizers.base import DIGIT, PatternRecognizer
 # regex engine skip to candidate characters instead of trying every position.
 CARD = r"[2-6](?<![\w-][2-6])\d{3}(?:[ -]?\d{2,4}){2,4}(?:[ -]?\d{1,4})?(?![\w]|-\d)"
 IBAN = r"(?<![A-Za-z0-9])[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?(?![A-Za-z0-9])"
-BANK = r"(?<![\w-])\d{8,17}(?![\w-])"
+BANK = r"(?=\d)(?<![\w-])\d{8,17}(?![\w-])"
 
 IBAN_LENGTHS = {
     "AD": 24, "AE": 23, "AL": 28, "AT": 20, "AZ": 28, "BA": 20, "BE": 16, "BG": 22, "BH": 22, "BR": 29,

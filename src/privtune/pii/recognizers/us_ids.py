@@ -13,8 +13,8 @@ from privtune.pii.recognizers.base import DIGIT, PatternRecognizer
 SSN_DASHED = r"\d(?<![\w-]\d)\d{2}([- ])\d{2}\1\d{4}(?![\w]|-\d)"
 SSN_PLAIN = r"\d(?<![\w-]\d)\d{8}(?![\w-])"
 # State formats (a superset): letter + 4-14 digits, or 7-9 digits; never a bare word.
-DL = r"(?<![\w-])(?:[A-Z]{1,2}\d{4,14}|[A-Z]\d{2}-\d{3}-\d{2}-\d{3}-\d|[A-Z]\d{3}-\d{4}-\d{4}|\d{7,9}|\d{3}-\d{3}-\d{3})(?![\w-])"
-PASSPORT = r"(?<![\w-])(?:[A-Z]\d{8}|\d{9})(?![\w-])"
+DL = r"(?=[A-Z\d])(?<![\w-])(?:[A-Z]{1,2}\d{4,14}|[A-Z]\d{2}-\d{3}-\d{2}-\d{3}-\d|[A-Z]\d{3}-\d{4}-\d{4}|\d{7,9}|\d{3}-\d{3}-\d{3})(?![\w-])"
+PASSPORT = r"(?=[A-Z\d])(?<![\w-])(?:[A-Z]\d{8}|\d{9})(?![\w-])"
 _DIGITS = re.compile(r"\d")
 
 
