@@ -236,3 +236,7 @@ def test_phone_candidate_lookahead_changes_no_match(text: str) -> None:
     plain = re.compile(phone.CANDIDATE.pattern.replace(r"(?=[+(\d])", "", 1), re.IGNORECASE)
     assert plain.pattern != phone.CANDIDATE.pattern
     assert [m.span() for m in phone.CANDIDATE.finditer(text)] == [m.span() for m in plain.finditer(text)]
+
+
+def test_leading_lookahead_keeps_the_lookbehind_consumed() -> None:
+    assert pf.to_hyperscan(r"(?=\d)(?<![\w-])\d{5}")[0] == r"(?:^|[^\w\x{2d}])(?:[\d]){5,5}"

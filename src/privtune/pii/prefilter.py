@@ -45,9 +45,9 @@ _UNSAFE_SYNTAX = re.compile(r"\{,|\[[^\]]*\[:\^?[a-z]+:\]|\\N|\\[1-9]\d|\(\?[aLu
 #: Non-ASCII letters that Python's IGNORECASE folds onto ASCII ones: long s, Kelvin sign, dotless i, dotted I.
 _FOLD_ONTO_ASCII = frozenset((0x17F, 0x212A, 0x131, 0x130))
 #: Bumped whenever `to_hyperscan` or the Hyperscan flags change: part of the cache key.
-_TRANSLATION_VERSION = 2
-#: Repeats bounded above this are written unbounded for Hyperscan.
-_MAX_BOUNDED_REPEAT = 6
+_TRANSLATION_VERSION = 4
+#: Repeats bounded above this are written unbounded for Hyperscan (long bounded repeats are slow there).
+_MAX_BOUNDED_REPEAT = 20
 
 
 def hyperscan_module() -> Any | None:
@@ -129,13 +129,16 @@ class _Translator:
     - a negative look-ahead of one class at the very end becomes `(?:[^C]|$)`;
     - a positive look-behind at the start or look-ahead at the end is consumed;
     - every other look-around is dropped, a back-reference is replaced by its group's pattern, and
-      a repeat bounded above 6 loses its upper bound (all three match more, never less)."""
+      a repeat bounded above 20 loses its upper bound (all three match more, never less)."""
 
     def __init__(self) -> None:
         self.groups: dict[int, str] = {}
 
     def seq(self, items: list, top: bool = False) -> str:
         items = list(items)
+        if top:  # leading look-aheads (first-character hints) are dropped: what follows counts as first
+            while items and items[0][0] is _c.ASSERT and items[0][1][0] == 1:
+                items.pop(0)
         out = []
         start = 0
         if top and len(items) >= 2 and items[1][0] is _c.ASSERT_NOT and items[1][1][0] == -1:
