@@ -20,7 +20,7 @@ from itertools import compress
 
 from privtune.pii.config import PiiConfig
 from privtune.pii.gazetteer import AMBIGUOUS, STOPWORDS, first_names, fold, last_names
-from privtune.pii.recognizers.base import prefilter_hits
+from privtune.pii.recognizers.base import lowered, prefilter_hits
 from privtune.pii.span import Span
 
 _WORD = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*")
@@ -153,7 +153,7 @@ class NameRecognizer:
         firsts = list(compress(range(len(words)), listed))
         hits = prefilter_hits(text)
         ids = self.prefilter_ids
-        low = text.lower() if text.isascii() else None
+        low = lowered(text) if text.isascii() else None  # `lowered` is shared with the other recognizers
         strong = []
         if hits is None or ids[0] is None or ids[0] in hits:
             strong = list(_STRONG_LOW.finditer(low) if low is not None else _STRONG.finditer(text))
@@ -260,22 +260,21 @@ class NameRecognizer:
             k += 1
 
 
-def _is_local_char(c: str) -> bool:
-    return c.isalnum() or c in "_.+-"
+_LOCAL_RUN = re.compile(r"[\w.+-]*")
 
 
 def _emails(text: str) -> Iterator[tuple[int, int, str]]:
     """(start, end, local part) of each match of `([\\w.+-]+)@[\\w-]+(?:\\.[\\w-]+)+`, as
     `finditer` gives them, found from the "@" signs: the regex itself tries every start position
     inside every word run of the text and costs 15 µs a ticket. The local part is the run of local
-    characters before the "@", back to the end of the previous match (`\\w` is `str.isalnum` or
-    "_"); the domain must follow the "@" directly."""
+    characters before the "@", back to the end of the previous match; the domain must follow the
+    "@" directly."""
     prev_end = 0
     at = text.find("@")
+    rev = text[::-1] if at >= 0 else ""  # the local part, read backwards from the "@" in one match
     while at >= 0:
-        start = at
-        while start > prev_end and _is_local_char(text[start - 1]):
-            start -= 1
+        run = _LOCAL_RUN.match(rev, len(text) - at).end() - (len(text) - at)
+        start = max(prev_end, at - run)
         dom = _DOMAIN.match(text, at + 1) if start < at else None
         if dom is not None:
             yield start, dom.end(), text[start:at]
