@@ -240,3 +240,15 @@ def test_phone_candidate_lookahead_changes_no_match(text: str) -> None:
 
 def test_leading_lookahead_keeps_the_lookbehind_consumed() -> None:
     assert pf.to_hyperscan(r"(?=\d)(?<![\w-])\d{5}")[0] == r"(?:^|[^\w\x{2d}])(?:[\d]){5,5}"
+
+
+def test_chunk_sizes() -> None:
+    from itertools import islice
+
+    from privtune.pii.scan import CHUNK, MAX_CHUNK, chunk_sizes
+
+    assert list(islice(chunk_sizes(None, 1), 3)) == [CHUNK] * 3
+    assert next(chunk_sizes(2_000, 2)) == CHUNK  # small inputs keep both workers busy to the end
+    assert next(chunk_sizes(100_000, 2)) == MAX_CHUNK
+    stream = list(islice(chunk_sizes(None, 2), 14))
+    assert stream[:8] == [CHUNK] * 8 and stream[8:] == [512, 1024, 2048, 4096, 4096, 4096]

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import itertools
 import json
 import os
 import time
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sized
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ from privtune.pii.fingerprints import FingerprintSet, fingerprint
 from privtune.records import text_fields
 
 CHUNK = 256
+MAX_CHUNK = 4096
 FINDINGS_ARTIFACT = "scan/findings.jsonl"
 REPORT_ARTIFACT = "scan/report.json"
 RECORDS_ARTIFACT = "ingest/records.jsonl"
@@ -100,16 +102,38 @@ def _scan_chunk(chunk: list[tuple[Any, list[tuple[str, str]]]]) -> list[dict[str
 
 
 # -- driver side -------------------------------------------------------------------------------
-def _chunks(records: Iterable[dict[str, Any]], fields: list[str]) -> Iterator[list[tuple[Any, list[tuple[str, str]]]]]:
+def chunk_sizes(n_records: int | None, workers: int) -> Iterator[int]:
+    """Records per task. In one process: CHUNK. Over workers, bigger tasks cost the parent less
+    (each costs it ~1.5 ms of hand-offs; 4,096-record tasks halve its CPU on 100k records) but leave
+    a worker idle at the end: with a known count, about a quarter of each worker's share (256 to
+    4,096); from a stream, 8 tasks of CHUNK, then doubling up to 4,096."""
+    if workers <= 1:
+        yield from itertools.repeat(CHUNK)
+    elif n_records is not None:
+        yield from itertools.repeat(max(CHUNK, min(MAX_CHUNK, n_records // (4 * workers))))
+    else:
+        yield from itertools.repeat(CHUNK, 8)
+        size = CHUNK
+        while True:
+            size = min(MAX_CHUNK, size * 2)
+            yield size
+
+
+def _chunks(
+    records: Iterable[dict[str, Any]], fields: list[str], sizes: Iterator[int] | None = None
+) -> Iterator[list[tuple[Any, list[tuple[str, str]]]]]:
+    sizes = sizes or itertools.repeat(CHUNK)
+    size = next(sizes)
     chunk: list[tuple[Any, list[tuple[str, str]]]] = []
     for i, rec in enumerate(records):
         if not isinstance(rec, dict):
             raise InputError(f"record {i}: not a JSON object")
         ref = rec.get("id", i)
         chunk.append((ref, select_fields(rec, fields)))
-        if len(chunk) >= CHUNK:
+        if len(chunk) >= size:
             yield chunk
             chunk = []
+            size = next(sizes)
     if chunk:
         yield chunk
 
@@ -177,7 +201,8 @@ def scan_records(
     pending: list[list[int]] = []
 
     def feed() -> Iterator[list[tuple[Any, list[tuple[str, str]]]]]:
-        for chunk in _chunks(records, cfg.fields):
+        n = len(records) if isinstance(records, Sized) else None
+        for chunk in _chunks(records, cfg.fields, chunk_sizes(n, workers)):
             pending.append(lengths(chunk))
             yield chunk
 
