@@ -252,3 +252,17 @@ def test_chunk_sizes() -> None:
     assert next(chunk_sizes(100_000, 2)) == MAX_CHUNK
     stream = list(islice(chunk_sizes(None, 2), 14))
     assert stream[:8] == [CHUNK] * 8 and stream[8:] == [512, 1024, 2048, 4096, 4096, 4096]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="abXY '-_1.\n\t", max_size=40))
+def test_ascii_word_regex_matches_the_unicode_one_on_ascii(text: str) -> None:
+    assert names._WORD_ASCII.findall(text) == names._WORD.findall(text)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="abXYZ'-ßøæ’é ", max_size=12))
+def test_names_fold_is_the_gazetteer_fold(word: str) -> None:
+    from privtune.pii.gazetteer import fold
+
+    assert names.fold(word) == fold(word)
