@@ -181,8 +181,10 @@ class PatternRecognizer:
         for k, (rx, base, gate) in enumerate(self._compiled):
             if hits is not None:
                 pid = self.prefilter_ids[k]
-                if pid is not None and pid not in hits:
-                    continue
+                if pid is not None:
+                    if pid not in hits:
+                        continue
+                    gate = ()  # a gate only skips patterns that cannot match: the prefilter said it may
             if isinstance(gate, re.Pattern):
                 if gate.search(text) is None:
                     continue
