@@ -105,6 +105,40 @@ def test_protect_rejects_unknown_policy_type(cli, data, tmp_path):
     assert not (run / "protect" / "train.jsonl").exists()
 
 
+def test_protect_a_file_ingests_then_protects(cli, data, tmp_path, read_jsonl_artifact):
+    inp, cfg = data
+    run = tmp_path / "new-run"
+    r = cli("protect", inp, "--out", run, "-c", cfg, "--json")
+    assert r.code == 0, r.err
+    rep = json.loads(r.out)
+    assert rep["verification"]["passed"] and rep["routes"] == {"eval_only": 2, "train": 1}
+    train = json.dumps(read_jsonl_artifact(run, "protect/train.jsonl"))
+    eval_only = json.dumps(read_jsonl_artifact(run, "protect/eval_only.jsonl"))
+    assert "Nothing sensitive here." in train
+    for secret in ("alice@corp.com", "4111 1111 1111 1111", "AKIAIOSFODNN7EXAMPLE", "555-0132"):
+        assert secret not in train + eval_only + r.out + r.err
+    # the same as ingest + protect on a run
+    run2 = tmp_path / "run2"
+    assert cli("ingest", inp, "--out", run2, "-c", cfg).code == 0
+    assert cli("protect", run2, "-c", cfg).code == 0
+    assert read_jsonl_artifact(run2, "protect/train.jsonl") == read_jsonl_artifact(run, "protect/train.jsonl")
+
+
+def test_protect_a_file_checks_before_writing(cli, data, tmp_path):
+    inp, cfg = data
+    bad = tmp_path / "p.yaml"
+    bad.write_text(cfg.read_text() + "protect:\n  policy: {NOT_A_TYPE: mask}\n")
+    r = cli("protect", inp, "--out", tmp_path / "r1", "-c", bad)
+    assert r.code == 2 and "NOT_A_TYPE" in r.err and not (tmp_path / "r1").exists()
+    r = cli("protect", tmp_path / "missing.jsonl", "--out", tmp_path / "r2", "-c", cfg)
+    assert r.code == 2 and not (tmp_path / "r2").exists()
+    busy = tmp_path / "busy"
+    busy.mkdir()
+    (busy / "x").write_text("keep me")
+    r = cli("protect", inp, "--out", busy, "-c", cfg)
+    assert r.code == 2 and (busy / "x").read_text() == "keep me" and len(list(busy.iterdir())) == 1
+
+
 @pytest.mark.slow
 def test_scan_with_spacy_ner(cli, data, tmp_path):
     inp, _ = data

@@ -66,7 +66,12 @@ def register(app: typer.Typer) -> None:
 
     @app.command("protect")
     def protect(
-        run_dir: Path = typer.Argument(..., metavar="RUN", help="Run directory (after `privtune ingest`)."),
+        run_dir: Path = typer.Argument(
+            ..., metavar="RUN|FILE", help="Run directory (after `privtune ingest`), or a data file with --out."
+        ),
+        out: Path = typer.Option(
+            None, "--out", "-o", help="With a FILE: the new run directory it is ingested into and protected in."
+        ),
         config: Path = typer.Option(None, "--config", "-c", help="Pipeline YAML (sections pii, protect, security)."),
         ner: str = typer.Option(None, "--ner", help="NER model: installed spaCy pipeline name/path, hf:<dir>, gliner:<dir>, or `none`."),
         as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
@@ -75,12 +80,18 @@ def register(app: typer.Typer) -> None:
         HTML) and a verification re-scan (no original structured value may survive).
 
         Example: privtune protect runs/demo --config privtune.yaml
+        Example: privtune protect tickets.jsonl --out runs/tickets   (ingest with the config, then protect)
         """
-        from privtune.pii.protect import run_protect
+        from privtune.pii.protect import protect_file, run_protect
 
         cfg = _load(config, ner, None, None)
         with progress(quiet=as_json) as bar:
-            report = run_protect(str(run_dir), cfg, warn=warn, progress=progress_advancer(bar, "protect", 0))
+            advance = progress_advancer(bar, "protect", 0)
+            if out is not None:
+                report = protect_file(str(run_dir), str(out), cfg, warn=warn, progress=advance)
+                run_dir = out
+            else:
+                report = run_protect(str(run_dir), cfg, warn=warn, progress=advance)
         if as_json:
             emit_json(report)
             return

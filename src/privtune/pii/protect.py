@@ -88,6 +88,32 @@ def protect_record(
     return out, ops_used
 
 
+def protect_file(input_path: str, out_run: str, cfg: Any, *, warn: Callable[[str], None] | None = None,
+                 progress: Callable[[int], None] | None = None) -> dict[str, Any]:
+    """Ingest a file (any format ingest reads, with the config's `ingest` section) into a new run,
+    then protect it: one command from raw data to protected train / eval_only sets.
+
+    The policy, routes and keys are checked before the run directory is created."""
+    from pathlib import Path
+
+    from privtune.ingest import run_ingest
+    from privtune.pii.scan import is_run_dir
+    from privtune.pii.stage import derived_key
+    from privtune.rundir import RunDir
+    from privtune.secure.store import open_store
+
+    if not Path(input_path).is_file():
+        raise InputError(f"{input_path}: input not found (a file, or a run directory without --out)")
+    if is_run_dir(out_run) or (Path(out_run).exists() and any(Path(out_run).iterdir())):
+        raise InputError(f"{out_run}: --out must be a new or empty directory")
+    for purpose in sorted(check_policy(cfg)):
+        derived_key(cfg, purpose)
+    derived_key(cfg, KEY_PURPOSE)
+    ingest_cfg = cfg.ingest.model_copy(update={"inputs": [input_path]})
+    run_ingest([input_path], ingest_cfg, open_store(RunDir(out_run), getattr(cfg, "security", None)))
+    return run_protect(out_run, cfg, warn=warn, progress=progress)
+
+
 def run_protect(run_path: str, cfg: Any, *, warn: Callable[[str], None] | None = None,
                 progress: Callable[[int], None] | None = None) -> dict[str, Any]:
     from privtune.pii.analyzer import Analyzer
