@@ -104,6 +104,8 @@ def test_unsafe_text_gets_no_verdict() -> None:
         (r"(?<=://)[a-z]+(?=@)", r"(?:\x{3a}\x{2f}\x{2f})(?:[a-z]){1,}(?:\x{40})"),
         (r"a(?!b)c", "ac"),  # a look-ahead inside the pattern is dropped: matches more, never less
         (r"(?i:abc)", "(?i:abc)"),
+        (r"[A-ZÄ][^äö]x", r"[A-Z][\s\S]x"),  # only ASCII text is prefiltered: non-ASCII members drop out
+        (r"[ä]", r"\x{e4}"),
     ],
 )
 def test_translation(pattern: str, expected: str) -> None:

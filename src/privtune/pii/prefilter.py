@@ -45,7 +45,7 @@ _UNSAFE_SYNTAX = re.compile(r"\{,|\[[^\]]*\[:\^?[a-z]+:\]|\\N|\\[1-9]\d|\(\?[aLu
 #: Non-ASCII letters that Python's IGNORECASE folds onto ASCII ones: long s, Kelvin sign, dotless i, dotted I.
 _FOLD_ONTO_ASCII = frozenset((0x17F, 0x212A, 0x131, 0x130))
 #: Bumped whenever `to_hyperscan` or the Hyperscan flags change: part of the cache key.
-_TRANSLATION_VERSION = 4
+_TRANSLATION_VERSION = 5
 #: Repeats bounded above this are written unbounded for Hyperscan (long bounded repeats are slow there).
 _MAX_BOUNDED_REPEAT = 20
 
@@ -94,14 +94,21 @@ def _char(code: int) -> str:
 
 
 def _class_items(items: list) -> str:
+    """A class's members, ASCII ones only: only ASCII text is prefiltered, where a class with or
+    without its non-ASCII members (or their complement) matches the same characters; Unicode ranges
+    (À-ÿ) are what makes Hyperscan's compile slow."""
     out = []
     for op, av in items:
         if op is _c.LITERAL:
-            out.append(_char(av))
+            if av in _FOLD_ONTO_ASCII:
+                raise _Untranslatable(av)
+            if av < 0x80:
+                out.append(_char(av))
         elif op is _c.RANGE:
             if any(av[0] <= c <= av[1] for c in _FOLD_ONTO_ASCII):
                 raise _Untranslatable(op)
-            out.append(f"{_char(av[0])}-{_char(av[1])}")
+            if av[0] < 0x80:
+                out.append(f"{_char(av[0])}-{_char(min(av[1], 0x7F))}")
         elif op is _c.CATEGORY and av in _CATEGORY:
             out.append(_CATEGORY[av])
         else:
@@ -117,7 +124,10 @@ def _one_char(op: Any, av: Any, negate: bool) -> str:
         return (_NEGATED_CATEGORY if negate else _CATEGORY)[av]
     negated = bool(av) and av[0][0] is _c.NEGATE
     body = _class_items(av[1:] if negated else av)
-    return f"[{'^' if negate != negated else ''}{body}]"
+    positive = negate == negated
+    if not body:  # only non-ASCII members: nothing in ASCII text, or everything for the complement
+        return r"[^\x00-\x7f]" if positive else r"[\s\S]"
+    return f"[{'' if positive else '^'}{body}]"
 
 
 class _Translator:
