@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from pathlib import Path
 from typing import Protocol
 
+from privtune.errors import ConfigError
+from privtune.fsutil import sha256_file
 from privtune.pii.gazetteer import STOPWORDS, first_names, fold, last_names
 from privtune.pii.span import Span
 
@@ -57,3 +61,38 @@ class NerBackend(Protocol):
     def entities(self, texts: Sequence[str]) -> dict[int, list[Span]]:
         """Spans per text index (texts skipped by the gate are absent)."""
         ...
+
+
+# -- local model directories (hf:, gliner:) ----------------------------------------------------
+_hash_cache: dict[tuple[str, int, int], str] = {}
+
+
+def local_model_dir(model: str, kind: str, example: str) -> Path:
+    """The directory a `prefix:<dir>` model names; ConfigError when it is missing or not a folder."""
+    prefix, _, raw = model.strip().partition(":")
+    raw = raw.strip()
+    if not raw:
+        raise ConfigError(f"pii.ner.model: `{prefix}:` needs a local model directory, e.g. {example}")
+    d = Path(raw).expanduser()
+    if not d.is_dir():
+        raise ConfigError(f"pii.ner.model: {kind} model directory {str(d)!r} does not exist")
+    return d
+
+
+def file_sha256(path: Path) -> str:
+    """SHA-256 of a file, cached by (path, size, mtime): hashing GBs of weights takes seconds, and
+    scan workers inherit the cache."""
+    st = path.stat()
+    key = (str(path.resolve()), st.st_size, st.st_mtime_ns)
+    if key not in _hash_cache:
+        _hash_cache[key] = sha256_file(path)
+    return _hash_cache[key]
+
+
+def files_digest(paths: Iterable[Path]) -> str:
+    """12 hex of a SHA-256 over the files' names and contents: the model version's suffix, which
+    changes whenever a file that changes the output does."""
+    h = hashlib.sha256()
+    for p in paths:
+        h.update(f"{p.name}\0{file_sha256(p)}\n".encode())
+    return h.hexdigest()[:12]

@@ -18,7 +18,6 @@ A span's score is GLiNER's score (`pii.ner.gliner_threshold` and `pii.score_thre
 
 from __future__ import annotations
 
-import hashlib
 import importlib.metadata
 import importlib.util
 import json
@@ -29,7 +28,7 @@ from typing import Any
 
 from privtune.errors import ConfigError
 from privtune.pii.config import NerConfig
-from privtune.pii.ner.base import plausible_entity, worth_ner
+from privtune.pii.ner.base import files_digest, local_model_dir, plausible_entity, worth_ner
 from privtune.pii.span import Span
 
 RECOGNIZER = "gliner_ner"
@@ -38,17 +37,12 @@ _WEIGHTS = ("model.safetensors", "pytorch_model.bin")
 _TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "added_tokens.json")
 _TOKENIZER_FILES += ("vocab.txt", "vocab.json", "merges.txt", "spm.model", "tokenizer.model")
 _INSTALL = "install it with `pip install gliner` (or `pip install 'privtune[gliner]'`)"
-_hash_cache: dict[tuple[str, int, int], str] = {}
 
 
 def model_dir(cfg: NerConfig) -> Path:
     """The GLiNER directory `cfg.model` names; ConfigError when it is not one."""
-    raw = cfg.model.strip().partition(":")[2].strip()
-    if not raw:
-        raise ConfigError("pii.ner.model: `gliner:` needs a local model directory (gliner:<dir>)")
-    d = Path(raw).expanduser()
-    if not d.is_dir():
-        raise ConfigError(f"pii.ner.model: GLiNER model directory {raw!r} does not exist")
+    d = local_model_dir(cfg.model, "GLiNER", "gliner:models/my-gliner")
+    raw = str(d)
     if not (d / "gliner_config.json").is_file():
         raise ConfigError(
             f"pii.ner.model: {raw!r} is not a GLiNER model (no gliner_config.json; save one with "
@@ -65,18 +59,6 @@ def _gliner_version() -> str:
     return importlib.metadata.version("gliner")
 
 
-def _sha256(p: Path) -> str:
-    st = p.stat()
-    key = (str(p.resolve()), st.st_size, st.st_mtime_ns)
-    if key not in _hash_cache:
-        h = hashlib.sha256()
-        with p.open("rb") as fh:
-            while chunk := fh.read(1 << 20):
-                h.update(chunk)
-        _hash_cache[key] = h.hexdigest()
-    return _hash_cache[key]
-
-
 def model_info(cfg: NerConfig) -> dict[str, str]:
     """Name and version from the model files, weights not loaded.
 
@@ -87,12 +69,9 @@ def model_info(cfg: NerConfig) -> dict[str, str]:
         conf = json.loads((d / "gliner_config.json").read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise ConfigError(f"pii.ner.model: cannot read {str(d / 'gliner_config.json')!r} ({exc})") from None
-    h = hashlib.sha256()
-    for name in ("gliner_config.json", *_WEIGHTS, *_TOKENIZER_FILES):
-        if (d / name).is_file():
-            h.update(f"{name}\0{_sha256(d / name)}\n".encode())
+    files = [d / n for n in ("gliner_config.json", *_WEIGHTS, *_TOKENIZER_FILES) if (d / n).is_file()]
     name = conf.get("name") if conf.get("name") not in (None, "", "gliner") else d.resolve().name
-    return {"name": f"gliner:{name}", "version": f"{lib}+{h.hexdigest()[:12]}"}
+    return {"name": f"gliner:{name}", "version": f"{lib}+{files_digest(files)}"}
 
 
 def plan_windows(n_sub: Sequence[int], max_words: int, max_sub: int, overlap: int) -> list[tuple[int, int]]:

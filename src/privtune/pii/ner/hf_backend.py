@@ -18,16 +18,14 @@ sub-token has the most context. Offsets (tokenizer offset mapping) index the ori
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from privtune.errors import ConfigError
-from privtune.fsutil import sha256_file
 from privtune.pii.config import NerConfig
-from privtune.pii.ner.base import plausible_entity, worth_ner
+from privtune.pii.ner.base import files_digest, local_model_dir, plausible_entity, worth_ner
 from privtune.pii.span import Span
 
 RECOGNIZER = "hf_ner"
@@ -37,7 +35,6 @@ _WEIGHTS = tuple(w + x for w in ("model.safetensors", "pytorch_model.bin") for x
 _TOKENIZER_FILES = ("tokenizer", "vocab", "merges", "special_tokens", "added_tokens", "spm", "sentencepiece")
 _ENCODE = {"truncation": True, "return_overflowing_tokens": True, "return_offsets_mapping": True}
 _EDGE_PUNCT = ',;:!?"()[]{}<>'
-_hash_cache: dict[tuple[str, int, int], str] = {}
 
 Label = tuple[str, str | None]  # (prefix B/I/E/S/L/U, "" for plain, "O" outside; privtune type or None)
 Word = tuple[int, int, int, int]  # start, end, window row, position of the deciding sub-token
@@ -133,13 +130,7 @@ def tidy(text: str, start: int, end: int) -> tuple[int, int]:
 
 # -- files: checked and hashed without loading anything -----------------------------------------
 def model_dir(cfg: NerConfig) -> Path:
-    raw = cfg.model.strip().partition(":")[2].strip()
-    if not raw:
-        raise ConfigError("pii.ner.model: `hf:` needs a local model directory, e.g. hf:models/my-ner")
-    d = Path(raw).expanduser()
-    if not d.is_dir():
-        raise ConfigError(f"pii.ner.model: Hugging Face model directory {str(d)!r} does not exist")
-    return d
+    return local_model_dir(cfg.model, "Hugging Face", "hf:models/my-ner")
 
 
 def _model_files(d: Path) -> tuple[dict[str, Any], list[Path]]:
@@ -171,14 +162,6 @@ def _model_files(d: Path) -> tuple[dict[str, Any], list[Path]]:
     return conf, files + toks
 
 
-def _sha256(path: Path) -> str:
-    st = path.stat()
-    key = (str(path.resolve()), st.st_size, st.st_mtime_ns)
-    if key not in _hash_cache:  # hashing GBs of weights takes seconds; scan workers inherit the cache
-        _hash_cache[key] = sha256_file(path)
-    return _hash_cache[key]
-
-
 def model_info(cfg: NerConfig) -> dict[str, str]:
     """Name and version from the model files, weights not loaded.
 
@@ -186,13 +169,10 @@ def model_info(cfg: NerConfig) -> dict[str, str]:
     tokenizer files>": it changes whenever anything that changes the output (labels included) does."""
     d = model_dir(cfg)
     conf, files = _model_files(d)
-    h = hashlib.sha256()
-    for p in files:
-        h.update(f"{p.name}\0{_sha256(p)}\n".encode())
     name = str(conf.get("_name_or_path") or conf.get("name") or "")
     if not name or name.startswith(("/", ".", "~")) or "\\" in name:  # a path on the machine that saved it
         name = d.resolve().name
-    version = f"{conf.get('transformers_version', 'unknown')}+{h.hexdigest()[:12]}"
+    version = f"{conf.get('transformers_version', 'unknown')}+{files_digest(files)}"
     return {"name": name, "version": version}
 
 
