@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Protocol
 
 from privtune.errors import ConfigError
-from privtune.fsutil import sha256_file
 from privtune.pii.gazetteer import STOPWORDS, first_names, fold, last_names
 from privtune.pii.span import Span
 
@@ -82,6 +81,8 @@ def local_model_dir(model: str, kind: str, example: str) -> Path:
 def file_sha256(path: Path) -> str:
     """SHA-256 of a file, cached by (path, size, mtime): hashing GBs of weights takes seconds, and
     scan workers inherit the cache."""
+    from privtune.fsutil import sha256_file  # imported here: the scan path does not need it
+
     st = path.stat()
     key = (str(path.resolve()), st.st_size, st.st_mtime_ns)
     if key not in _hash_cache:
