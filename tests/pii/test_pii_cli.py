@@ -139,6 +139,22 @@ def test_protect_a_file_checks_before_writing(cli, data, tmp_path):
     assert r.code == 2 and (busy / "x").read_text() == "keep me" and len(list(busy.iterdir())) == 1
 
 
+def test_protect_a_file_with_an_unusable_key_writes_nothing(cli, data, tmp_path):
+    import os
+
+    from privtune.secure.config import SecurityConfig
+    from privtune.secure.keys import load_key_provider
+
+    inp, cfg = data
+    keyfile = tmp_path / "k.json"
+    load_key_provider(SecurityConfig.model_validate({"keyfile": {"path": str(keyfile)}}))
+    os.chmod(keyfile, 0o644)  # readable by others: refused
+    bad = tmp_path / "k.yaml"
+    bad.write_text(cfg.read_text() + f"security:\n  keyfile: {{path: '{keyfile}'}}\n")
+    r = cli("protect", inp, "--out", tmp_path / "r", "-c", bad)
+    assert r.code == 5 and "chmod 600" in r.err and not (tmp_path / "r").exists()
+
+
 @pytest.mark.slow
 def test_scan_with_spacy_ner(cli, data, tmp_path):
     inp, _ = data
