@@ -107,9 +107,12 @@ def test_secret_formats_subset_finds_what_all_formats_find() -> None:
 )  # fmt: skip
 def test_lowercase_cue_scan_matches_the_case_insensitive_one(text: str) -> None:
     assert text.isascii()
-    for fast, plain in ((names._STRONG_LOW, names._STRONG), (names._WEAK_LOW, names._WEAK)):
-        got = [(m.start(), m.end()) for m in fast.finditer(text.lower())]
-        assert got == [(m.start(), m.end()) for m in plain.finditer(text)]
+    got = [(m.start(), m.end()) for m in names._STRONG_LOW.finditer(text.lower())]
+    assert got == [(m.start(), m.end()) for m in names._STRONG.finditer(text)]
+    for end in range(len(text) + 1):  # weak cues ending at every position
+        fast = names._WEAK_END_LOW.search(text.lower(), 0, end)
+        plain = names._WEAK_END.search(text, 0, end)
+        assert (fast and fast.span()) == (plain and plain.span()), (text, end)
 
 
 def _corpus() -> list[str]:

@@ -43,13 +43,11 @@ _WEAK_CUES = (
 )
 _WEAK_TAIL = r"[ \t]*,?[ \t]*\n?[ \t]*|(?:^|\n)[ \t]*(?:-|—|–|>[ >]*)?[ \t]*|[.!?)][ \t]+(?:-|—|–)[ \t]*"
 _STRONG = re.compile(rf"(?i:\b(?:{_STRONG_CUES}))[ \t]*")
-_WEAK = re.compile(rf"(?i:\b(?:{_WEAK_CUES})){_WEAK_TAIL}")
 # The same on lower-cased ASCII text without IGNORECASE (identical matches there): a case-sensitive
 # alternation of literals lets the regex engine skip non-starting characters, 3-4x faster.
 _STRONG_LOW = re.compile(rf"\b(?:{_STRONG_CUES})[ \t]*")
-_WEAK_LOW = re.compile(rf"\b(?:{_WEAK_CUES}){_WEAK_TAIL}")
-# The same, ending where the search window ends (a name's first letter): searched only in a short
-# window before each capitalized listed first name instead of over the whole text.
+# Weak cues, ending where the search window ends (a name's first letter): searched only in a short
+# window before each capitalized listed first name, case-insensitively or on lower-cased ASCII text.
 _WEAK_END = re.compile(rf"(?:(?i:\b(?:{_WEAK_CUES})){_WEAK_TAIL})\Z")
 _WEAK_END_LOW = re.compile(rf"(?:\b(?:{_WEAK_CUES}){_WEAK_TAIL})\Z")
 #: Characters a weak cue's tail is made of (walked back over before the window starts) and the
