@@ -63,7 +63,7 @@ def hyperscan_module() -> Any | None:
 def prefilterable(pattern: str, flags: int) -> bool:
     """Whether `pattern` can be translated so that Hyperscan matches wherever Python does, on safe
     ASCII text (syntax both read alike, and a translation exists)."""
-    return not _UNSAFE_SYNTAX.search(pattern) and to_hyperscan(pattern, flags) is not None
+    return to_hyperscan(pattern, flags) is not None
 
 
 # -- Python regex -> a Hyperscan expression that matches wherever the Python one does ----------------
@@ -209,7 +209,10 @@ class _Translator:
 
 def to_hyperscan(pattern: str, flags: int = 0) -> tuple[str, int] | None:
     """(expression, `re` flags in force) for Hyperscan, matching wherever `pattern` matches; None
-    when the pattern uses a construct this translation does not know."""
+    when the pattern uses a construct this translation does not know or syntax the dialects read
+    differently (`_UNSAFE_SYNTAX`)."""
+    if _UNSAFE_SYNTAX.search(pattern):
+        return None
     try:
         tree = _parser.parse(pattern, flags)
         return _Translator().seq(list(tree), top=True), tree.state.flags
@@ -267,7 +270,7 @@ class RegexPrefilter:
         todo: list[tuple[int, bytes, int]] = []
         base = hs.HS_FLAG_PREFILTER | hs.HS_FLAG_SINGLEMATCH | hs.HS_FLAG_ALLOWEMPTY | hs.HS_FLAG_UTF8
         for i, (pattern, flags) in enumerate(patterns):
-            translated = None if _UNSAFE_SYNTAX.search(pattern) else to_hyperscan(pattern, flags)
+            translated = to_hyperscan(pattern, flags)
             if translated is None:
                 continue
             expr, eflags = translated

@@ -88,6 +88,15 @@ def protect_record(
     return out, ops_used
 
 
+def protect_keys(cfg: Any) -> tuple[dict[str, bytes], bytes]:
+    """The keys the policy's operators need, and the fingerprint key: checked (policy, rules,
+    routes) and loaded before anything is written."""
+    from privtune.pii.stage import derived_key
+
+    keys = {p: derived_key(cfg, p) for p in sorted(check_policy(cfg))}
+    return keys, derived_key(cfg, KEY_PURPOSE)
+
+
 def protect_file(input_path: str, out_run: str, cfg: Any, *, warn: Callable[[str], None] | None = None,
                  progress: Callable[[int], None] | None = None) -> dict[str, Any]:
     """Ingest a file (any format ingest reads, with the config's `ingest` section) into a new run,
@@ -98,7 +107,6 @@ def protect_file(input_path: str, out_run: str, cfg: Any, *, warn: Callable[[str
 
     from privtune.ingest import run_ingest
     from privtune.pii.scan import is_run_dir
-    from privtune.pii.stage import derived_key
     from privtune.rundir import RunDir
     from privtune.secure.store import open_store
 
@@ -106,30 +114,30 @@ def protect_file(input_path: str, out_run: str, cfg: Any, *, warn: Callable[[str
         raise InputError(f"{input_path}: input not found (a file, or a run directory without --out)")
     if is_run_dir(out_run) or (Path(out_run).exists() and any(Path(out_run).iterdir())):
         raise InputError(f"{out_run}: --out must be a new or empty directory")
-    for purpose in sorted(check_policy(cfg)):
-        derived_key(cfg, purpose)
-    derived_key(cfg, KEY_PURPOSE)
+    keys = protect_keys(cfg)
     ingest_cfg = cfg.ingest.model_copy(update={"inputs": [input_path]})
     run_ingest([input_path], ingest_cfg, open_store(RunDir(out_run), getattr(cfg, "security", None)))
-    return run_protect(out_run, cfg, warn=warn, progress=progress)
+    return run_protect(out_run, cfg, warn=warn, progress=progress, keys=keys)
 
 
 def run_protect(run_path: str, cfg: Any, *, warn: Callable[[str], None] | None = None,
-                progress: Callable[[int], None] | None = None) -> dict[str, Any]:
+                progress: Callable[[int], None] | None = None,
+                keys: tuple[dict[str, bytes], bytes] | None = None) -> dict[str, Any]:
+    """`keys`: what `protect_keys(cfg)` returned, when the caller has already checked and loaded them."""
     from privtune.pii.analyzer import Analyzer
     from privtune.pii.ner import load_ner
     from privtune.pii.report_html import render_report
     from privtune.pii.scan import is_run_dir
-    from privtune.pii.stage import derived_key, run_scan
+    from privtune.pii.stage import run_scan
     from privtune.records import text_fields
     from privtune.rundir import RunDir
     from privtune.secure.store import open_store
 
-    purposes = check_policy(cfg)
+    if keys is None:
+        check_policy(cfg)
     if not is_run_dir(run_path):
         raise InputError(f"{run_path}: not a run directory (run `privtune ingest ... --out RUN` first)")
-    keys = {p: derived_key(cfg, p) for p in sorted(purposes)}  # fails before anything is written
-    fp_key = derived_key(cfg, KEY_PURPOSE)
+    keys, fp_key = keys or protect_keys(cfg)  # fails before anything is written
     run = RunDir(run_path, create=False)
     store = open_store(run, getattr(cfg, "security", None))
     if not store.exists(RECORDS_ARTIFACT):

@@ -46,14 +46,20 @@ def select_fields(record: dict[str, Any], fields: list[str]) -> list[tuple[str, 
 _state: dict[str, Any] = {}
 
 
-@contextlib.contextmanager
-def _few_collections() -> Iterator[None]:
+def _collect_less() -> tuple[int, ...]:
     """Fewer garbage collections while scanning: a scan allocates millions of short-lived dicts and
     spans but makes no reference cycles, and each collection walks the analyzer's tables (~4% of a
-    regex-only scan). Objects alive at the start are frozen out of collection until the end."""
+    regex-only scan). Objects alive now are frozen out of collection. Returns the old thresholds."""
     threshold = gc.get_threshold()
     gc.freeze()
     gc.set_threshold(max(threshold[0], 100_000), *threshold[1:])
+    return threshold
+
+
+@contextlib.contextmanager
+def _few_collections() -> Iterator[None]:
+    """`_collect_less` for the length of a scan in the calling process, then as before."""
+    threshold = _collect_less()
     try:
         yield
     finally:
@@ -78,8 +84,7 @@ def _init(cfg_json: str, key: bytes | None, with_ner: bool) -> None:
 
 def _worker_init(cfg_json: str, key: bytes | None, with_ner: bool) -> None:
     _init(cfg_json, key, with_ner)
-    gc.freeze()  # a worker lives for one scan: see `_few_collections`
-    gc.set_threshold(max(gc.get_threshold()[0], 100_000), *gc.get_threshold()[1:])
+    _collect_less()  # a worker lives for one scan
 
 
 def _scan_chunk(chunk: list[tuple[Any, list[tuple[str, str]]]]) -> list[dict[str, Any]]:
@@ -179,7 +184,9 @@ def scan_records(
 
     `reuse_state` keeps an analyzer already loaded in this process by `_init` (benchmarks)."""
     cfg_json = cfg.model_dump_json()
-    use_ner = ner and cfg.ner.model.lower() not in ("none", "off", "")
+    from privtune.pii.ner import is_off
+
+    use_ner = ner and not is_off(cfg.ner)
 
     def lengths(chunk: list[tuple[Any, list[tuple[str, str]]]]) -> list[int]:
         return [len(v) for _, fs in chunk for _, v in fs]

@@ -73,6 +73,12 @@ def prefilter_hits(text: str) -> set[int] | None:
     return last[1] if last[0] is text else None
 
 
+def may_match(hits: set[int] | None, pid: int | None) -> bool:
+    """Whether the pattern with prefilter id `pid` can match the text `hits` were found in (no
+    verdict, or a pattern that is not prefiltered: it can)."""
+    return hits is None or pid is None or pid in hits
+
+
 def may_contain(text: str, keys: Sequence[str], low: str | None = "") -> bool:
     """Whether one of the lower-case literals `keys` occurs in `text` ignoring case.
 
@@ -178,13 +184,11 @@ class PatternRecognizer:
             if ctx is None or not ctx.search(text):
                 return out
         hits = prefilter_hits(text)
-        for k, (rx, base, gate) in enumerate(self._compiled):
-            if hits is not None:
-                pid = self.prefilter_ids[k]
-                if pid is not None:
-                    if pid not in hits:
-                        continue
-                    gate = ()  # a gate only skips patterns that cannot match: the prefilter said it may
+        for (rx, base, gate), pid in zip(self._compiled, self.prefilter_ids, strict=True):
+            if not may_match(hits, pid):
+                continue
+            if hits is not None and pid is not None:
+                gate = ()  # a gate only skips patterns that cannot match: the prefilter said it may
             if isinstance(gate, re.Pattern):
                 if gate.search(text) is None:
                     continue

@@ -21,7 +21,7 @@ from itertools import compress
 from privtune.pii.config import PiiConfig
 from privtune.pii.gazetteer import AMBIGUOUS, STOPWORDS, first_names, last_names
 from privtune.pii.gazetteer import fold as _fold_any
-from privtune.pii.recognizers.base import lowered, prefilter_hits
+from privtune.pii.recognizers.base import lowered, may_match, prefilter_hits
 from privtune.pii.span import Span
 
 _WORD = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*")
@@ -161,10 +161,10 @@ class NameRecognizer:
         ids = self.prefilter_ids
         low = lowered(text) if text.isascii() else None  # `lowered` is shared with the other recognizers
         strong = []
-        if hits is None or ids[0] is None or ids[0] in hits:
+        if may_match(hits, ids[0]):
             strong = list(_STRONG_LOW.finditer(low) if low is not None else _STRONG.finditer(text))
         last_first = []
-        if hits is None or ids[1] is None or ids[1] in hits:
+        if may_match(hits, ids[1]):
             last_first = list(_LAST_FIRST.finditer(text))
         if not (firsts or strong or last_first or "@" in text):
             return []

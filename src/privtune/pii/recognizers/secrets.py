@@ -16,6 +16,7 @@ from privtune.pii.recognizers.base import (
     context_regex,
     lowered,
     may_contain,
+    may_match,
     prefilter_hits,
 )
 from privtune.pii.span import Span
@@ -128,7 +129,10 @@ class SecretRecognizer:
         ids = self.prefilter_ids
         n = len(KEY_FORMATS)
         pre = ids[n + 2]
-        if not (pre in hits if hits is not None and pre is not None else self._prefilter(text)):
+        if hits is not None and pre is not None:  # Hyperscan answers `_pre` exactly: no substring tests
+            if pre not in hits:
+                return []
+        elif not self._prefilter(text):
             return []
         # only the formats whose literal is in the text can match, and of those only the ones the
         # prefilter reports: the alternation of those finds the same matches as the alternation of
@@ -136,13 +140,13 @@ class SecretRecognizer:
         if hits is not None and None not in ids[:n]:
             present = tuple(i for i in range(n) if ids[i] in hits)
         elif _ANY_FORMAT_LITERAL.search(text):
-            present = tuple(i for i, lits in enumerate(FORMAT_LITERALS) if any(lit in text for lit in lits))
-            if hits is not None:
-                present = tuple(i for i in present if ids[i] is None or ids[i] in hits)
+            present = tuple(
+                i for i, lits in enumerate(FORMAT_LITERALS) if may_match(hits, ids[i]) and any(lit in text for lit in lits)
+            )
         else:
             present = ()
-        run_password = hits is None or ids[n] is None or ids[n] in hits
-        run_token = hits is None or ids[n + 1] is None or ids[n + 1] in hits
+        run_password = may_match(hits, ids[n])
+        run_token = may_match(hits, ids[n + 1])
         out = []
         if present:
             out = [Span(m.start(), m.end(), "SECRET", 1.0, "secret_format") for m in _formats(present).finditer(text)]
